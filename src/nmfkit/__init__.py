@@ -1,0 +1,31 @@
+"""nmfkit: non-negative matrix factorization, V ≈ WH with W, H ≥ 0.
+
+A drop-in replacement for scikit-learn's ``NMF`` (change the import, keep the code)
+and the variants and applications built on it.
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+from .estimators.nmf import NMF  # noqa: E402
+from .estimators.persistence import load  # noqa: E402
+
+# Applications and heavier modules load on first use, so ``import nmfkit`` stays quick.
+_LAZY = {
+    "TopicModel": ("nmfkit.apps.topics", "TopicModel"),
+    "SimilarityIndex": ("nmfkit.apps.similarity", "SimilarityIndex"),
+    "datasets": ("nmfkit.datasets", None),
+    "report": ("nmfkit.report", None),
+    "metrics": ("nmfkit.metrics", None),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = import_module(module_name)
+        return module if attr is None else getattr(module, attr)
+    raise AttributeError(f"module 'nmfkit' has no attribute {name!r}")
+
+
+__all__ = ["NMF", "load", "__version__", *_LAZY]

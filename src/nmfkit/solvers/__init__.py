@@ -1,0 +1,1 @@
+"""NMF algorithms as pure functions: solve(X, W, H, *, params, monitor) -> SolverResult."""
