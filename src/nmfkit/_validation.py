@@ -1,0 +1,194 @@
+"""Every check of user input, and every message a user reads about it.
+
+Parameter tables follow scikit-learn's ``_parameter_constraints`` convention, so
+``BaseEstimator._validate_params`` raises ``InvalidParameterError`` (a ``ValueError``)
+that lists the valid values.  Data checks run before any work and say what is
+wrong, where, and what to do.
+"""
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from . import _array
+
+SOLVER_NAMES = {"auto", "hals", "cd", "mu", "als", "anls", "pgd"}
+INIT_NAMES = {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
+BETA_NAMES = {"frobenius", "kullback-leibler", "itakura-saito"}
+
+NMF_PARAMETERS: dict = {
+    "n_components": [Interval(Integral, 1, None, closed="left"), None, StrOptions({"auto"})],
+    "init": [StrOptions(INIT_NAMES), None],
+    "solver": [StrOptions(SOLVER_NAMES)],
+    "beta_loss": [StrOptions(BETA_NAMES), Real],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "alpha_W": [Interval(Real, 0, None, closed="left")],
+    "alpha_H": [Interval(Real, 0, None, closed="left"), StrOptions({"same"})],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    "verbose": ["verbose"],
+    "shuffle": ["boolean"],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "callback": [callable, None],
+    "orthogonal": [StrOptions({"W", "H"}), None],
+    "missing": [StrOptions({"error", "mask"})],
+    "device": "no_validation",  # checked by check_not_implemented (CPU only for now)
+}
+
+BETA_BY_NAME = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+
+
+def beta_value(beta_loss) -> float:
+    return BETA_BY_NAME[beta_loss] if isinstance(beta_loss, str) else float(beta_loss)
+
+
+def _first_position(mask):
+    """(row, column) of the first True in a boolean array, in row-major order."""
+    flat = int(np.argmax(mask.ravel()))
+    return np.unravel_index(flat, mask.shape)
+
+
+def check_values(X, *, what="X", allow_nan=False):
+    """Raise ValueError for negative, NaN or infinite entries of a validated matrix."""
+    if sp.issparse(X):
+        coo = X.tocoo()
+        values, rows, cols = coo.data, coo.row, coo.col
+    else:
+        values = np.asarray(X)
+        rows = cols = None
+
+    bad_nan = np.isnan(values)
+    bad_inf = np.isinf(values)
+    if (bad_nan.any() and not allow_nan) or bad_inf.any():
+        kind, mask = ("infinite", bad_inf) if bad_inf.any() else ("NaN", bad_nan)
+        r, c = _locate(mask, rows, cols)
+        advice = ("remove or replace them" if kind == "infinite" else
+                  "impute them, or pass missing='mask' to fit on the observed entries only")
+        raise ValueError(
+            f"Input {what} contains {int(mask.sum())} {kind} value(s) (first at row {r}, "
+            f"column {c}); NMF needs finite values — {advice}."
+        )
+    with np.errstate(invalid="ignore"):
+        negative = values < 0
+    if negative.any():
+        r, c = _locate(negative, rows, cols)
+        first = values[negative][0] if rows is not None else values[r, c]
+        raise ValueError(
+            f"Negative values in data passed to NMF ({what}): {int(negative.sum())} negative "
+            f"entries (first at row {r}, column {c}, value {first:.6g}); NMF needs {what} >= 0 "
+            "— shift or clip the data, or use missing='mask' for unknown entries."
+        )
+
+
+def _locate(mask, rows, cols):
+    if rows is None:
+        return tuple(int(i) for i in _first_position(mask))
+    # Sparse: report the smallest (row, column) among the flagged stored entries.
+    order = np.lexsort((cols[mask], rows[mask]))[0]
+    return int(rows[mask][order]), int(cols[mask][order])
+
+
+def as_matrix(estimator, X, *, reset, allow_nan=False):
+    """Validate ``X`` as a 2-D float matrix (float64, or float32 kept) and check its values.
+
+    Uses scikit-learn's ``validate_data`` for the shape, dtype and feature-name rules
+    (1-D input, empty input, strings, a wrong number of columns at transform all raise
+    its messages), then :func:`check_values`.
+    """
+    from sklearn.utils.validation import validate_data
+
+    if _is_complex(X):
+        raise ValueError("Complex data not supported: NMF needs real, non-negative X; "
+                         "pass np.abs(X) or the real part.")
+    X = validate_data(
+        estimator, X, reset=reset,
+        accept_sparse=("csr", "csc"),
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=False,
+    )
+    if sp.issparse(X):
+        X.sum_duplicates()
+    check_values(X, allow_nan=allow_nan)
+    return X
+
+
+def _is_complex(X):
+    dtype = getattr(X, "dtype", None)
+    if dtype is None or not hasattr(dtype, "kind"):
+        try:
+            dtype = np.asarray(X).dtype
+        except Exception:  # let validate_data produce its own message
+            return False
+    return getattr(dtype, "kind", "") == "c"
+
+
+def check_n_components(n_components, shape, init):
+    """Resolve ``n_components`` (None/'auto' → n_features) and check it against X."""
+    m, n = shape
+    if n_components in (None, "auto"):
+        return n
+    if init in ("nndsvd", "nndsvda", "nndsvdar") and n_components > min(m, n):
+        raise ValueError(
+            f"init='{init}' can only be used when n_components <= min(n_samples, n_features) "
+            f"= {min(m, n)}; got n_components={n_components} for X of shape {shape}. "
+            "Use init='random' or a smaller n_components."
+        )
+    return n_components
+
+
+def check_custom_factors(X, W, H, n_components, *, update_H=True):
+    """Check user-supplied initial W and H for init='custom'; returns (W, H, k)."""
+    m, n = X.shape
+    if H is None or (update_H and W is None):
+        raise ValueError("init='custom' needs both W and H: call fit(X, W=W0, H=H0).")
+    H = np.asarray(H)
+    k = H.shape[0] if n_components in (None, "auto") else n_components
+    expected = {"W": (m, k), "H": (k, n)}
+    out = {}
+    for name, M in (("W", W), ("H", H)):
+        if M is None:
+            continue
+        M = np.asarray(M)
+        if M.shape != expected[name]:
+            raise ValueError(
+                f"Array with wrong shape passed to NMF (custom init): {name} has shape "
+                f"{M.shape}, expected {expected[name]} for X of shape {X.shape} and "
+                f"n_components={k}."
+            )
+        if not np.all(np.isfinite(M)):
+            raise ValueError(f"Custom init {name} contains NaN or infinity: pass finite factors.")
+        if np.any(M < 0):
+            raise ValueError(f"Negative values in data passed to NMF (custom init {name}): "
+                             "initial factors must be >= 0.")
+        if np.max(M, initial=0) == 0:
+            raise ValueError(f"Array passed to NMF (custom init {name}) is full of zeros: "
+                             "an all-zero factor cannot be updated; pass a non-zero start.")
+        out[name] = M.astype(X.dtype, copy=True)
+    return out.get("W"), out["H"], k
+
+
+def check_not_implemented(estimator, beta):
+    """Parameters whose features belong to later work raise instead of being ignored."""
+    if beta != 2.0 and estimator.solver not in ("auto", "mu"):
+        raise ValueError(
+            f"solver='{estimator.solver}' minimises the Frobenius loss only; "
+            f"beta_loss={estimator.beta_loss!r} needs solver='mu' (or 'auto')."
+        )
+    if beta != 2.0:
+        raise NotImplementedError(
+            f"beta_loss={estimator.beta_loss!r}: beta divergences other than Frobenius are "
+            "not implemented yet in this version of nmfkit; use beta_loss='frobenius'."
+        )
+    if estimator.missing != "error":
+        raise NotImplementedError("missing='mask' (fitting observed entries only) is not "
+                                  "implemented yet in this version of nmfkit.")
+    if estimator.orthogonal is not None:
+        raise NotImplementedError("orthogonal NMF (orthogonal='W'/'H') is not implemented "
+                                  "yet in this version of nmfkit.")
+    if str(estimator.device) != "cpu":
+        raise NotImplementedError(f"device={estimator.device!r}: only device='cpu' is "
+                                  "implemented in this version of nmfkit.")

@@ -1,0 +1,298 @@
+"""``nmfkit.NMF``: scikit-learn's NMF API, nmfkit's solvers.
+
+The estimator only orchestrates: validate → initialise → pick a solver → run it
+under a monitor → set the fitted attributes.  The numerics live in
+:mod:`nmfkit.solvers`, the checks in :mod:`nmfkit._validation`.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .. import _array, _validation
+from ..init import initialize, resolve_init
+from ..monitor import Monitor
+from ..objectives import Penalty
+from ..solvers import get_solver
+from ..solvers.anls import nnls
+from ..solvers.result import SolverParams
+
+
+class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Non-negative matrix factorization: find W, H ≥ 0 with X ≈ WH.
+
+    A drop-in replacement for :class:`sklearn.decomposition.NMF`: every parameter of
+    scikit-learn's estimator is accepted with the same meaning and default, except
+    ``solver='auto'``, which picks the fastest solver for the loss (accelerated HALS
+    for the Frobenius loss).  The objective is scikit-learn's::
+
+        ½‖X − WH‖²_F + α_W·l1_ratio·n_features·‖W‖₁ + ½α_W·(1 − l1_ratio)·n_features·‖W‖²_F
+                     + α_H·l1_ratio·n_samples·‖H‖₁ + ½α_H·(1 − l1_ratio)·n_samples·‖H‖²_F
+
+    Parameters
+    ----------
+    n_components : int, 'auto' or None, default='auto'
+        Rank k.  'auto'/None: inferred from W/H with ``init='custom'``, else n_features.
+    init : {'auto', 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'} or None, default='auto'
+        Initialisation; 'auto'/None is scikit-learn's rule ('nndsvda' when
+        k ≤ min(n_samples, n_features), else 'random').
+    solver : {'auto', 'hals', 'cd', 'mu', 'als', 'anls', 'pgd'}, default='auto'
+        'hals' (= 'cd'): accelerated hierarchical ALS (exact coordinate descent);
+        'mu': multiplicative updates; 'als': least squares with clipping;
+        'anls': exact alternating non-negative least squares (block principal pivoting);
+        'pgd': projected gradient with line search (Lin 2007).
+    beta_loss : {'frobenius', 'kullback-leibler', 'itakura-saito'} or float, default='frobenius'
+        Divergence minimised.  This version implements 'frobenius'.
+    tol : float, default=1e-4
+        Stopping rule: stop when the objective fell by less than ``tol`` times its
+        value over the last 10 iterations (``L[t−10] − L[t] ≤ tol·L[t]``).  Unlike
+        scikit-learn's rule it does not stop while the objective still drops by more
+        than ~tol/10 per iteration.
+    max_iter : int, default=200
+        Maximum number of outer iterations.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation (same stream as scikit-learn's) and of ``shuffle``.
+    alpha_W, alpha_H, l1_ratio : float
+        Elastic-net penalties, exactly as scikit-learn defines them (``alpha_H='same'``
+        copies ``alpha_W``).  'als' applies them before clipping (approximately).
+    verbose : int, default=0
+        1: a progress bar with the current loss; 2: one log line per iteration.
+    shuffle : bool, default=False
+        Visit the components in random order in HALS sweeps.
+    n_init : int, default=1
+        Number of restarts; the factorization with the lowest objective is kept.
+        Restarts after the first use ``init='random'`` with fresh seeds.
+    callback : callable or None
+        ``callback(iteration, W, H, loss)`` after every iteration; returning True
+        stops the fit, keeping the factors so far.
+    orthogonal : None, 'W' or 'H'
+        Orthogonal NMF (not implemented in this version: raises NotImplementedError).
+    missing : {'error', 'mask'}, default='error'
+        'mask' (fit observed entries only) is not implemented in this version.
+    device : str, default='cpu'
+        Compute device; this version implements 'cpu'.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        H, the parts.
+    n_components_ : int
+    reconstruction_err_ : float
+        ‖X − WH‖_F of the fit (β = 2), as scikit-learn reports it.
+    n_iter_ : int
+    converged_ : bool
+    loss_curve_ : pandas.DataFrame
+        Columns ``iteration``, ``seconds``, ``loss`` (the penalised objective).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when X was a DataFrame with string columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import NMF
+    >>> X = np.array([[1, 1], [2, 1], [3, 1.2], [4, 1], [5, 0.8], [6, 1]])
+    >>> model = NMF(n_components=2, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> W.shape, model.components_.shape
+    ((6, 2), (2, 2))
+    >>> bool(model.reconstruction_err_ < 1e-3)
+    True
+    """
+
+    _parameter_constraints: dict = _validation.NMF_PARAMETERS
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        init="auto",
+        solver="auto",
+        beta_loss="frobenius",
+        tol=1e-4,
+        max_iter=200,
+        random_state=None,
+        alpha_W=0.0,
+        alpha_H="same",
+        l1_ratio=0.0,
+        verbose=0,
+        shuffle=False,
+        n_init=1,
+        callback=None,
+        orthogonal=None,
+        missing="error",
+        device="cpu",
+    ):
+        self.n_components = n_components
+        self.init = init
+        self.solver = solver
+        self.beta_loss = beta_loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.verbose = verbose
+        self.shuffle = shuffle
+        self.n_init = n_init
+        self.callback = callback
+        self.orthogonal = orthogonal
+        self.missing = missing
+        self.device = device
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, **params):
+        """Learn the factorization of X; ``params`` (W, H) go to :meth:`fit_transform`."""
+        self.fit_transform(X, **params)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn the factorization of X and return W (n_samples x n_components).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : ignored
+        W, H : array-like, optional
+            Initial factors for ``init='custom'`` (W may be omitted only with H fixed).
+        """
+        X = _validation.as_matrix(self, X, reset=True)
+        beta = _validation.beta_value(self.beta_loss)
+        _validation.check_not_implemented(self, beta)
+        init = "custom" if (self.init in ("auto", None) and H is not None and W is not None) \
+            else self.init
+        if init == "custom":
+            W0, H0, k = _validation.check_custom_factors(X, W, H, self.n_components)
+        else:
+            k = _validation.check_n_components(self.n_components, X.shape, init)
+            init = resolve_init(init, k, X.shape)
+        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
+        solver_name = self._solver_name(beta)
+        solve = get_solver(solver_name)
+        params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
+                              shuffle=self.shuffle, random_state=self.random_state)
+        normX2 = _array.squared_norm(X)
+        floor = 10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2
+
+        seeds = self._restart_seeds()
+        best = None
+        interrupted = False
+        for restart, seed in enumerate(seeds):
+            if init == "custom" and restart == 0:
+                start = (W0, H0)
+            else:
+                scheme = init if restart == 0 else "random"
+                start = initialize(X, k, scheme, random_state=seed)
+            monitor = Monitor(tol=self.tol, max_iter=self.max_iter, floor=floor,
+                              callback=self.callback, verbose=self.verbose,
+                              description=f"NMF[{solver_name}]" + (
+                                  f" restart {restart + 1}/{len(seeds)}" if len(seeds) > 1 else ""))
+            try:
+                result = solve(X, *start, params=params, monitor=monitor)
+                outcome = (result.W, result.H, result.loss, result.n_iter, result.converged,
+                           result.message)
+            except KeyboardInterrupt:
+                monitor.close()
+                if monitor.last is None:
+                    raise
+                W_last, H_last, loss_last = monitor.last
+                outcome = (W_last, H_last, loss_last, monitor.history[-1][0], False, "interrupted")
+                interrupted = True
+            if best is None or outcome[2] < best[0][2]:
+                best = (outcome, monitor)
+            if interrupted:
+                warnings.warn(f"NMF fit interrupted at iteration {outcome[3]}; keeping the best "
+                              "factors found so far.", UserWarning, stacklevel=2)
+                break
+
+        (W_fit, H_fit, loss_fit, n_iter, converged, message), monitor = best
+        if solver_name == "mu" and beta == 2.0 and message != "interrupted":
+            # MU approaches the optimal W for the final H only sublinearly; finish with the
+            # exact block step (it can only lower the objective), so that fit_transform(X)
+            # and transform(X) agree as scikit-learn's estimator checks require.
+            W_fit = _array.contiguous(self._solve_W(X, H_fit, penalty).T)
+        W_fit = np.ascontiguousarray(_array.to_numpy(W_fit))
+        H_fit = np.ascontiguousarray(_array.to_numpy(H_fit))
+        self.components_ = H_fit
+        self.n_components_ = H_fit.shape[0]
+        self.n_iter_ = int(n_iter)
+        self.converged_ = bool(converged)
+        self.solver_ = solver_name
+        self.stop_reason_ = message
+        self.reconstruction_err_ = float(np.sqrt(_array.dense_residual_squared_norm(X, W_fit, H_fit)))
+        self.loss_curve_ = pd.DataFrame(monitor.history, columns=["iteration", "seconds", "loss"])
+        if not converged and message == "max_iter reached" and self.tol > 0:
+            warnings.warn(
+                f"Maximum number of iterations {self.max_iter} reached before the objective "
+                f"stopped decreasing (tol={self.tol}); increase max_iter to improve the fit.",
+                ConvergenceWarning, stacklevel=2,
+            )
+        return W_fit
+
+    def _solver_name(self, beta):
+        if self.solver == "auto":
+            return "hals" if beta == 2.0 else "mu"
+        return "hals" if self.solver == "cd" else self.solver
+
+    def _restart_seeds(self):
+        if self.n_init == 1:
+            return [self.random_state]
+        rng = check_random_state(self.random_state)
+        return [self.random_state] + list(rng.randint(np.iinfo(np.int32).max, size=self.n_init - 1))
+
+    # ------------------------------------------------------------------ using a fit
+    def transform(self, X):
+        """W for new data: the exact non-negative least-squares fit with H fixed.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = _validation.as_matrix(self, X, reset=False)
+        H = self.components_.astype(X.dtype, copy=False)
+        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
+        return np.ascontiguousarray(self._solve_W(X, H, penalty).T)
+
+    @staticmethod
+    def _solve_W(X, H, penalty):
+        """Wᵀ = argmin_{W ≥ 0} ½‖X − WH‖² + penalty on W, exactly (k x m)."""
+        return nnls(H @ H.T, _array.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
+
+    def inverse_transform(self, X):
+        """Data from W: ``X @ components_`` (n_samples x n_features)."""
+        check_is_fitted(self)
+        return X @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, extras=None):
+        """Write the fitted model to ``path`` (see :mod:`nmfkit.estimators.persistence`).
+
+        ``extras``: optional dict of name → NumPy array (numeric or str) stored with it
+        and returned by :func:`nmfkit.load` as ``model.extras_``.
+        """
+        from .persistence import save
+
+        save(self, path, extras=extras)

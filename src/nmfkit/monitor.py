@@ -1,0 +1,115 @@
+"""The one monitor every solver reports to, once per iteration.
+
+A solver calls ``monitor(iteration, W, H, loss)`` after each iteration and stops when
+it returns True.  The monitor owns everything around the numerics: the stopping rule,
+the history that becomes ``loss_curve_``, the progress bar and log, the user's
+callback, a time limit and the snapshot kept for Ctrl-C.
+
+Stopping rule (documented in :class:`nmfkit.NMF`): stop when, over the last
+``window`` iterations, the objective fell by less than ``tol`` times its current
+value, i.e. ``L[t − window] − L[t] ≤ tol · max(L[t], 10⁻³ · tol · L[0])`` (the second term
+ends fits that approach an exact factorization ever more slowly); or when the
+objective is below ``floor`` (an exact fit up to rounding).  With ``tol=0`` only ``max_iter``, the
+callback, the time limit or an exact fit stop the solver.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from . import _array
+
+
+class Monitor:
+    """Per-iteration bookkeeping shared by all solvers.
+
+    Parameters
+    ----------
+    tol : float
+        Relative decrease of the objective over ``window`` iterations below which the
+        solver has converged.
+    max_iter : int
+        Iteration budget (used for the progress bar's length).
+    window : int
+        Number of iterations over which the decrease is measured.
+    floor : float
+        Objective value treated as an exact fit.
+    callback : callable or None
+        ``callback(iteration, W, H, loss)``; returning True stops the solver.
+    verbose : int
+        0 silent, 1 progress bar (tqdm), 2 one log line per iteration.
+    time_limit : float or None
+        Seconds after which the solver is stopped.
+    snapshot : bool
+        Keep a copy of the latest factors, so an interrupted fit keeps its result.
+    """
+
+    def __init__(self, *, tol=1e-4, max_iter=200, window=10, floor=0.0, callback=None,
+                 verbose=0, time_limit=None, snapshot=True, description="NMF"):
+        self.tol = tol
+        self.max_iter = max_iter
+        self.window = window
+        self.floor = floor
+        self.callback = callback
+        self.verbose = verbose
+        self.time_limit = time_limit
+        self.snapshot = snapshot
+        self.description = description
+        self.history = []  # (iteration, seconds, loss)
+        self.converged = False
+        self.stop_reason = "max_iter"
+        self.last = None  # (W, H, loss) copies, when snapshot is set
+        self._t0 = None
+        self._bar = None
+
+    def start(self, loss):
+        """Record the objective of the initial factors (iteration 0)."""
+        self._t0 = time.perf_counter()
+        self.history.append((0, 0.0, float(loss)))
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.max_iter, desc=self.description, unit="it",
+                             leave=False, file=sys.stderr)
+        elif self.verbose >= 2:
+            print(f"{self.description}: iteration 0, loss {loss:.6g}", file=sys.stderr)
+
+    def __call__(self, iteration, W, H, loss) -> bool:
+        if self._t0 is None:
+            self.start(loss)
+        loss = float(loss)
+        seconds = time.perf_counter() - self._t0
+        self.history.append((iteration, seconds, loss))
+        if self.snapshot:
+            self.last = (_array.copy(W), _array.copy(H), loss)
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.5g}", refresh=False)
+        elif self.verbose >= 2:
+            print(f"{self.description}: iteration {iteration}, loss {loss:.6g}, "
+                  f"{seconds:.2f}s", file=sys.stderr)
+
+        if self.callback is not None and self.callback(iteration, W, H, loss) is True:
+            self.stop_reason = "callback"
+            return True
+        if loss <= self.floor:
+            self.converged, self.stop_reason = True, "exact fit"
+            return True
+        if self.tol > 0 and len(self.history) > self.window:
+            before = self.history[-1 - self.window][2]
+            if before - loss <= self.tol * max(loss, 1e-3 * self.tol * self.history[0][2]):
+                self.converged, self.stop_reason = True, "converged"
+                return True
+        if self.time_limit is not None and seconds >= self.time_limit:
+            self.stop_reason = "time limit"
+            return True
+        return False
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    @property
+    def seconds(self) -> float:
+        return self.history[-1][1] if self.history else 0.0

@@ -1,0 +1,177 @@
+"""The alternating scheme every Frobenius solver shares.
+
+Each outer iteration solves (exactly or approximately) two convex sub-problems,
+
+    H ← argmin_{H ≥ 0} ½‖X − WH‖²    given  A = WᵀW (k x k),  B = WᵀX (k x n)
+    Wᵀ ← argmin_{Wᵀ ≥ 0} ½‖Xᵀ − HᵀWᵀ‖² given  A = HHᵀ (k x k),  B = HXᵀ (k x m)
+
+and the solvers differ only in how they solve one sub-problem from ``(A, B)``: an
+*update rule* ``update(U, A, B, l1, l2, state) -> U_new`` acting on a k x r factor
+(``H`` or ``Wᵀ``).  This module holds the loop: the two expensive products per
+iteration, the objective from the trace identity (free given the products,
+see :mod:`nmfkit.objectives`), extrapolation, and the calls to the monitor.
+
+W is kept transposed (k x m) so that every update rule works on rows, which are
+contiguous in memory.
+
+Extrapolation (Ang & Gillis 2019, "Accelerating nonnegative matrix factorization
+algorithms using extrapolation"): after updating H, step further along the last
+change, Ĥ = [H_new + β(H_new − H_prev)]₊, update W from Ĥ, and likewise for W.  The
+objective of every candidate pair is available from products already computed,
+so a step is accepted only when it does not increase the objective; otherwise the
+plain step is taken and β shrinks (β ← β/η, β̄ ← last good β).  The accepted
+sequence is therefore monotone, like the plain method's.
+"""
+from __future__ import annotations
+
+from .. import _array
+from .result import SolverResult
+
+# Ang & Gillis 2019, section 3: growth factors and restart shrink factor.
+BETA0 = 0.5
+GAMMA = 1.05
+GAMMA_BAR = 1.01
+ETA = 1.5
+
+
+# Gillis & Glineur 2012: repeat a cheap pass with the same (A, B) while it pays.
+ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
+DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
+MAX_INNER_DEFAULT = 20
+
+# A deterministic cost model for ρ (timing would make results depend on machine load).
+# Rates are rough for a laptop-class CPU; only their ratios matter.
+GEMM_FLOPS = 30e9  # dense X: products are matrix-matrix (BLAS 3)
+SPARSE_FLOPS = 1.5e9  # sparse X: one pass over the stored entries per column of the factor
+GEMV_FLOPS = 4e9  # a pass costs k matrix-vector products of a k x r factor, or one k x k x r gemm
+ELEMENT_RATE = 1e9  # elementwise passes over a row of U, per second
+CALL_SECONDS = 4e-6  # interpreter overhead of one array call
+
+
+def inner_budget(k, r, nnz, sparse):
+    """1 + ALPHA·ρ passes, ρ = estimated cost of the products behind an update / one pass."""
+    product = 2.0 * nnz * k / (SPARSE_FLOPS if sparse else GEMM_FLOPS)
+    one_pass = k * (2.0 * r * k / GEMV_FLOPS + 4.0 * r / ELEMENT_RATE + 5 * CALL_SECONDS)
+    return int(min(MAX_INNER_DEFAULT, 1 + ALPHA * product / one_pass))
+
+
+def repeat(step, U, state):
+    """Apply ``step`` (one pass on U, same A and B) up to the inner budget.
+
+    Stops early when a pass moves U by less than DELTA times the first pass did.
+    ``state['max_inner']`` (the user's cap) overrides the cost model.
+    """
+    xp = _array.namespace(U)
+    k, r = U.shape
+    max_inner = state.get("max_inner")
+    if max_inner is None:
+        max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False))
+    first = None
+    for _ in range(max(1, max_inner)):
+        before = U if max_inner == 1 else xp.asarray(U, copy=True)
+        U = step(U)
+        if max_inner == 1:
+            break
+        delta = U - before
+        change = float(xp.sum(delta * delta))
+        if first is None:
+            first = change
+        elif change <= DELTA * DELTA * first:
+            break
+    return U
+
+
+def _loss(normX2, B_W, Wt, WtW, HHt, penalty, H):
+    """Penalised ½‖X − WH‖² with B_W = HXᵀ, from the trace identity."""
+    value = normX2 - 2.0 * _array.vdot64(B_W, Wt) + _array.vdot64(WtW, HHt)
+    return 0.5 * max(value, 0.0) + penalty.value(Wt, H)
+
+
+def run(X, W, H, *, params, monitor, update, extrapolate=False):
+    """Alternate ``update`` on H and Wᵀ until the monitor stops it.
+
+    ``update(U, A, B, l1, l2, state)`` must return a new array and leave its inputs
+    untouched; ``state`` is a dict the rule may use to carry information between
+    its calls on the same factor (warm starts, step sizes).
+    """
+    xp = _array.namespace(W, H)
+    normX2 = _array.squared_norm(X)
+    pen = params.penalty
+    Wt = xp.asarray(W.T, copy=True)
+    H = xp.asarray(H, copy=True)
+    k, (m, n) = H.shape[0], X.shape
+    nnz = X.nnz if _array.is_sparse(X) else m * n
+    # Size of X, for rules that weigh the cost of the products against cheaper passes.
+    shared = {"max_inner": params.max_inner, "nnz": nnz, "sparse": _array.is_sparse(X)}
+    state_H, state_W = dict(shared), dict(shared)
+    if params.shuffle:
+        from sklearn.utils import check_random_state
+
+        rng = check_random_state(params.random_state)
+        state_W["rng"] = state_H["rng"] = rng
+
+    WtW = Wt @ Wt.T
+    HHt = H @ H.T
+    B_W = _array.H_times_Xt(H, X)
+    loss = _loss(normX2, B_W, Wt, WtW, HHt, pen, H)
+    monitor.start(loss)
+
+    beta, beta_max, beta_good = BETA0, 1.0, BETA0
+    H_prev = Wt_prev = None
+    n_iter = 0
+    stopped = False
+
+    for n_iter in range(1, params.max_iter + 1):
+        # --- H given W -------------------------------------------------------
+        if params.update_H:
+            B_H = _array.Wt_times_X(Wt.T, X)
+            H_new = update(H, WtW, B_H, pen.l1_H, pen.l2_H, state_H)
+            H_hat = H_new
+            if extrapolate and H_prev is not None:
+                H_hat = xp.maximum(H_new + beta * (H_new - H_prev), 0)
+            HHt = H_hat @ H_hat.T
+            B_W = _array.H_times_Xt(H_hat, X)
+        else:
+            H_new = H_hat = H
+
+        # --- W given H -------------------------------------------------------
+        Wt_new = update(Wt, HHt, B_W, pen.l1_W, pen.l2_W, state_W)
+        WtW_new = Wt_new @ Wt_new.T
+        loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
+
+        if extrapolate and H_hat is not H_new:
+            if loss_new > loss:
+                # The extrapolated H hurt: take the plain step instead and shrink β.
+                beta_max, beta = beta_good, beta / ETA
+                H_hat = H_new
+                HHt = H_hat @ H_hat.T
+                B_W = _array.H_times_Xt(H_hat, X)
+                Wt_new = update(Wt, HHt, B_W, pen.l1_W, pen.l2_W, state_W)
+                WtW_new = Wt_new @ Wt_new.T
+                loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
+            else:
+                beta_good = beta
+                beta = min(beta_max, GAMMA * beta)
+                beta_max = min(1.0, GAMMA_BAR * beta_max)
+
+        # --- extrapolate W, kept only if it does not increase the objective ----
+        Wt_next, WtW_next, loss_next = Wt_new, WtW_new, loss_new
+        if extrapolate and Wt_prev is not None:
+            Wt_hat = xp.maximum(Wt_new + beta * (Wt_new - Wt_prev), 0)
+            WtW_hat = Wt_hat @ Wt_hat.T
+            loss_hat = _loss(normX2, B_W, Wt_hat, WtW_hat, HHt, pen, H_hat)
+            if loss_hat <= loss_new:
+                Wt_next, WtW_next, loss_next = Wt_hat, WtW_hat, loss_hat
+
+        if extrapolate:
+            H_prev, Wt_prev = H_new, Wt_new
+        H, Wt, WtW, loss = H_hat, Wt_next, WtW_next, loss_next
+
+        if monitor(n_iter, Wt.T, H, loss):
+            stopped = True
+            break
+
+    monitor.close()
+    message = monitor.stop_reason if stopped else "max_iter reached"
+    return SolverResult(W=Wt.T, H=H, n_iter=n_iter, loss=loss,
+                        converged=monitor.converged, message=message)

@@ -1,0 +1,55 @@
+"""What every solver takes and returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..objectives import Penalty
+
+
+@dataclass(frozen=True)
+class SolverParams:
+    """Numerical settings of one solve.
+
+    Attributes
+    ----------
+    max_iter : int
+        Outer iterations (one update of H and one of W each).
+    penalty : Penalty
+        L1/L2 penalties on W and H (scikit-learn's scaling).
+    beta : float
+        β of the β-divergence (2 = Frobenius).
+    update_H : bool
+        False keeps H fixed and only solves for W (``transform``).
+    extrapolate : bool or None
+        Extrapolate between iterations with restarts (Ang & Gillis 2019); None lets
+        the solver choose its default.
+    max_inner : int or None
+        Cap on inner sweeps per update for solvers that repeat cheap sweeps with the
+        same products (Gillis & Glineur 2012); None lets the solver choose.
+    shuffle : bool
+        Visit coordinates in a random order (HALS/CD), as scikit-learn's ``shuffle``.
+    random_state : int, RandomState or None
+        Seed for ``shuffle``.
+    """
+
+    max_iter: int = 200
+    penalty: Penalty = field(default_factory=Penalty)
+    beta: float = 2.0
+    update_H: bool = True
+    extrapolate: bool | None = None
+    max_inner: int | None = None
+    shuffle: bool = False
+    random_state: Any = None
+
+
+@dataclass
+class SolverResult:
+    """Factors and how the solve ended (scipy.optimize-style result)."""
+
+    W: Any
+    H: Any
+    n_iter: int
+    loss: float
+    converged: bool
+    message: str = ""
