@@ -1,0 +1,7 @@
+"""``python -m nmfkit``: the same as the ``nmfkit`` command."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
