@@ -104,12 +104,20 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
     if _is_complex(X):
         raise ValueError("Complex data not supported: NMF needs real, non-negative X; "
                          "pass np.abs(X) or the real part.")
-    X = validate_data(
-        estimator, X, reset=reset,
-        accept_sparse=("csr", "csc"),
-        dtype=[np.float64, np.float32],
-        ensure_all_finite=False,
-    )
+    try:
+        X = validate_data(
+            estimator, X, reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+        )
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        if "convert" in text or "argument must be" in text:
+            # Keep scikit-learn's wording (its checks match on it) and add what to do.
+            raise type(exc)(f"{text}. NMF needs numeric X: encode categorical columns "
+                            "(e.g. with OneHotEncoder) or drop text columns.") from exc
+        raise
     if sp.issparse(X):
         X.sum_duplicates()
     check_values(X, allow_nan=allow_nan)

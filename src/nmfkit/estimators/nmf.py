@@ -195,7 +195,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                               description=f"NMF[{solver_name}]" + (
                                   f" restart {restart + 1}/{len(seeds)}" if len(seeds) > 1 else ""))
             try:
-                result = solve(X, *start, params=params, monitor=monitor)
+                with _array.blas_threads_for(X, k):
+                    result = solve(X, *start, params=params, monitor=monitor)
                 outcome = (result.W, result.H, result.loss, result.n_iter, result.converged,
                            result.message)
             except KeyboardInterrupt:
@@ -268,7 +269,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     @staticmethod
     def _solve_W(X, H, penalty):
         """Wᵀ = argmin_{W ≥ 0} ½‖X − WH‖² + penalty on W, exactly (k x m)."""
-        return nnls(H @ H.T, _array.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
+        with _array.blas_threads_for(X, H.shape[0]):
+            return nnls(H @ H.T, _array.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
 
     def inverse_transform(self, X):
         """Data from W: ``X @ components_`` (n_samples x n_features)."""

@@ -1,0 +1,50 @@
+"""Shared test data: small planted problems, a tf-idf-like sparse matrix, digits."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+SOLVERS = ["hals", "mu", "als", "anls", "pgd"]
+MONOTONE_SOLVERS = ["hals", "mu", "anls"]
+EXACT_SOLVERS = ["hals", "anls"]
+
+
+def planted(m=60, n=40, k=5, noise=0.0, seed=0, density=None):
+    """X = W H (+ noise) with non-negative W (m x k), H (k x n); optional sparse H."""
+    rng = np.random.default_rng(seed)
+    W = rng.random((m, k))
+    H = rng.random((k, n))
+    if density is not None:
+        H *= rng.random((k, n)) < density
+    X = W @ H
+    if noise:
+        X = np.abs(X + noise * X.std() * rng.standard_normal((m, n)))
+    return X, W, H
+
+
+def tfidf_like(m=300, n=500, seed=0):
+    """A sparse tf-idf matrix from Zipf-distributed word counts in m documents."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(seed)
+    topics = rng.dirichlet(np.full(n, 0.05), size=8)
+    mix = rng.dirichlet(np.full(8, 0.3), size=m)
+    lengths = rng.integers(20, 80, size=m)
+    counts = np.vstack([rng.multinomial(L, p / p.sum()) for L, p in zip(lengths, mix @ topics)])
+    X = TfidfTransformer(sublinear_tf=True).fit_transform(sp.csr_matrix(counts))
+    X = X[:, np.asarray(X.sum(axis=0)).ravel() > 0]
+    return sp.csr_matrix(X)
+
+
+@pytest.fixture(scope="session")
+def dense_problem():
+    return planted(60, 40, 5, noise=0.05, seed=1)[0]
+
+
+@pytest.fixture(scope="session")
+def sparse_problem():
+    return tfidf_like(120, 200, seed=2)
+
+
+def frobenius(X, W, H):
+    R = (X.toarray() if sp.issparse(X) else X) - W @ H
+    return 0.5 * float((R * R).sum())

@@ -1,0 +1,113 @@
+"""save → load round trips; damaged, foreign and future files are refused clearly."""
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import nmfkit
+from nmfkit.estimators import persistence
+
+
+@pytest.fixture
+def fitted(dense_problem):
+    df = pd.DataFrame(dense_problem, columns=[f"f{i}" for i in range(dense_problem.shape[1])])
+    return nmfkit.NMF(4, random_state=0, max_iter=50, alpha_W=0.01).fit(df), df
+
+
+def test_round_trip_gives_identical_transform(tmp_path, fitted):
+    model, df = fitted
+    path = tmp_path / "model.nmf"
+    labels = np.array([f"doc {i}" for i in range(len(df))])
+    model.save(path, extras={"W": model.transform(df), "labels": labels})
+    loaded = nmfkit.load(path)
+    np.testing.assert_array_equal(loaded.transform(df), model.transform(df))
+    np.testing.assert_array_equal(loaded.components_, model.components_)
+    assert loaded.get_params() == {**model.get_params()}
+    assert list(loaded.feature_names_in_) == list(df.columns)
+    assert loaded.n_iter_ == model.n_iter_ and loaded.reconstruction_err_ == model.reconstruction_err_
+    pd.testing.assert_frame_equal(loaded.loss_curve_, model.loss_curve_)
+    np.testing.assert_array_equal(loaded.extras_["labels"], labels)
+    assert set(loaded.extras_) == {"W", "labels"}
+
+
+def test_file_holds_no_pickle(tmp_path, fitted):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as archive:  # would raise on object arrays
+        metadata = json.loads(archive["__metadata__"].tobytes())
+        for name in archive.files:
+            assert archive[name].dtype != object
+    assert metadata["format"] == "nmfkit-model" and metadata["format_version"] == 1
+
+
+def test_truncated_file(tmp_path, fitted):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupted"):
+        nmfkit.load(path)
+
+
+def test_newer_format_version(tmp_path, fitted):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    with np.load(path) as archive:
+        contents = {name: archive[name] for name in archive.files}
+    metadata = json.loads(contents["__metadata__"].tobytes())
+    metadata["format_version"] = persistence.FORMAT_VERSION + 1
+    contents["__metadata__"] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.savez(open(path, "wb"), **contents)
+    with pytest.raises(ValueError, match="newer than this nmfkit reads.*upgrade"):
+        nmfkit.load(path)
+
+
+def test_not_an_nmfkit_file(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not an nmfkit model file"):
+        nmfkit.load(text)
+    other = tmp_path / "arrays.npz"
+    np.savez(other, a=np.ones(3))
+    with pytest.raises(ValueError, match="not an nmfkit model file"):
+        nmfkit.load(other)
+    with pytest.raises(FileNotFoundError):
+        nmfkit.load(tmp_path / "missing.nmf")
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_debris(tmp_path, fitted, monkeypatch):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.nmf"]
+    assert zipfile.is_zipfile(path)
+
+
+def test_unfitted_model_cannot_be_saved(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        nmfkit.NMF(2).save(tmp_path / "m.nmf")
+    assert not (tmp_path / "m.nmf").exists()
+
+
+def test_pickle_round_trip(fitted):
+    model, df = fitted
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.transform(df), model.transform(df))

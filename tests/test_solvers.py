@@ -1,0 +1,119 @@
+"""Properties of every solver: feasibility, descent, exactness, optimality, parity."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import EXACT_SOLVERS, MONOTONE_SOLVERS, SOLVERS, frobenius, planted, tfidf_like
+from sklearn.decomposition import NMF as SklearnNMF
+from sklearn.exceptions import ConvergenceWarning
+
+import nmfkit
+from nmfkit.init import initialize
+from nmfkit.solvers.anls import nnls
+
+
+def fit(X, solver, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = nmfkit.NMF(solver=solver, **kw)
+        W = model.fit_transform(X)
+    return model, W
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_factors_nonnegative_and_finite(solver, sparse, dense_problem, sparse_problem):
+    X = sparse_problem if sparse else dense_problem
+    model, W = fit(X, solver, n_components=6, random_state=0, max_iter=100)
+    for M in (W, model.components_):
+        assert np.all(np.isfinite(M))
+        assert M.min() >= 0
+    # The fit explains most of the data (not a degenerate all-zero answer).
+    Xd = X.toarray() if sparse else X
+    assert model.reconstruction_err_ < 0.9 * np.linalg.norm(Xd)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("solver", MONOTONE_SOLVERS)
+def test_objective_never_increases(solver, sparse, dense_problem, sparse_problem):
+    X = sparse_problem if sparse else dense_problem
+    model, _ = fit(X, solver, n_components=6, init="random", random_state=3, max_iter=150, tol=0)
+    loss = model.loss_curve_["loss"].to_numpy()
+    assert len(loss) == 151
+    # Allow only rounding noise of the trace identity (relative to the starting loss).
+    assert np.all(np.diff(loss) <= 1e-10 * loss[0])
+    assert loss[-1] < 0.9 * loss[0]
+
+
+@pytest.mark.parametrize("solver", MONOTONE_SOLVERS)
+def test_objective_never_increases_with_penalties(solver, dense_problem):
+    model, _ = fit(dense_problem, solver, n_components=6, random_state=0, max_iter=100, tol=0,
+                   alpha_W=0.01, alpha_H=0.02, l1_ratio=0.5)
+    loss = model.loss_curve_["loss"].to_numpy()
+    assert np.all(np.diff(loss) <= 1e-10 * loss[0])
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("solver", EXACT_SOLVERS)
+def test_planted_low_rank_is_fitted_exactly(solver, sparse):
+    X, _, _ = planted(80, 60, 5, seed=4, density=0.6)
+    X = sp.csr_matrix(X) if sparse else X
+    model, W = fit(X, solver, n_components=5, random_state=0, max_iter=3000, tol=1e-10)
+    Xd = X.toarray() if sparse else X
+    rel = np.linalg.norm(Xd - W @ model.components_) / np.linalg.norm(Xd)
+    assert rel < 1e-3
+    assert model.reconstruction_err_ == pytest.approx(rel * np.linalg.norm(Xd), rel=1e-3, abs=1e-6 * np.linalg.norm(Xd))
+
+
+@pytest.mark.parametrize("solver", EXACT_SOLVERS)
+def test_kkt_conditions_at_convergence(solver, dense_problem):
+    X = dense_problem
+    model, W = fit(X, solver, n_components=4, random_state=0, max_iter=3000, tol=1e-9)
+    H = model.components_
+    grad_W = W @ (H @ H.T) - X @ H.T
+    grad_H = (W.T @ W) @ H - W.T @ X
+    scale = np.linalg.norm(X @ H.T) + np.linalg.norm(W.T @ X)
+    for M, G in ((W, grad_W), (H, grad_H)):
+        # KKT for min f s.t. M >= 0: M >= 0, G >= 0, M * G = 0, i.e. min(M, G) = 0.
+        assert np.linalg.norm(np.minimum(M, G)) / scale < 1e-4
+        assert G.min() / scale > -1e-4
+
+
+def test_nnls_matches_scipy():
+    from scipy.optimize import nnls as scipy_nnls
+
+    rng = np.random.default_rng(0)
+    C = rng.random((30, 6))
+    D = rng.random((30, 25)) - 0.3
+    U = nnls(C.T @ C, C.T @ D)
+    for j in range(D.shape[1]):
+        expected, _ = scipy_nnls(C, D[:, j])
+        np.testing.assert_allclose(U[:, j], expected, atol=1e-9)
+
+
+def digits():
+    from sklearn.datasets import load_digits
+
+    return load_digits().data
+
+
+def low_rank_noise():
+    return planted(300, 200, 10, noise=0.1, seed=5)[0]
+
+
+@pytest.mark.parametrize("problem", ["low_rank_noise", "tfidf", "digits"])
+@pytest.mark.parametrize("solver,sk_solver", [("hals", "cd"), ("mu", "mu")])
+def test_parity_with_scikit_learn(problem, solver, sk_solver):
+    """From the same start, nmfkit's objective is no worse than 1.01x scikit-learn's."""
+    X = {"low_rank_noise": low_rank_noise, "tfidf": lambda: tfidf_like(300, 500, seed=6),
+         "digits": digits}[problem]()
+    k = 10
+    W0, H0 = initialize(X, k, "nndsvda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SklearnNMF(k, init="custom", solver=sk_solver)
+        W_sk = sk.fit_transform(X, W=W0.copy(), H=H0.copy())
+        ours = nmfkit.NMF(k, init="custom", solver=solver)
+        W_ours = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
+    assert frobenius(X, W_ours, ours.components_) <= 1.01 * frobenius(X, W_sk, sk.components_)
