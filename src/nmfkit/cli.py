@@ -332,7 +332,7 @@ def _write_outputs(args, console, model, data, W, extras):
 
 def cmd_fit(args, console):
     data = _read(args, console)
-    console.note(f"data: {_describe(data.X)}")
+    console.detail(f"data: {_describe(data.X)}")
     model = _make_nmf(args, console)
     W, seconds, interrupted = _fit(model, data.X, console)
     console.out(f"fitted NMF of {data.source}: {_fit_summary(model, seconds)}")

@@ -317,6 +317,10 @@ def _from_array(path, X, rows=None, cols=None):
 
 
 def _read_npy(path):
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise ValueError(f"cannot read {path!r} as .npy: it is not a NumPy array file "
+                             "(write one with numpy.save)")
     try:
         X = np.load(path, allow_pickle=False)
     except ValueError as exc:

@@ -1,0 +1,288 @@
+"""The ``nmfkit`` command, run as users run it: the installed script, in a subprocess."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+import nmfkit
+
+
+def _command():
+    script = Path(sys.executable).parent / "nmfkit"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "nmfkit"]
+
+
+def run(*args, cwd, check_rc=None, timeout=120):
+    result = subprocess.run([*_command(), *map(str, args)], cwd=cwd, capture_output=True,
+                            text=True, timeout=timeout,
+                            env={**os.environ, "COLUMNS": "100", "PYTHONWARNINGS": "ignore"})
+    if check_rc is not None:
+        assert result.returncode == check_rc, (result.stdout, result.stderr)
+    return result
+
+
+def error_line(result):
+    """The user-facing error: exit status 2 and exactly one line on stderr, no traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """A 30 x 12 matrix of exact rank 3 with row and column names."""
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 3)) @ rng.random((3, 12))
+    rows = [f"sample{i}" for i in range(30)]
+    cols = [f"f{j}" for j in range(12)]
+    return X, rows, cols
+
+
+def _write(fmt, folder, X, rows, cols):
+    folder = Path(folder)
+    if fmt == "csv":
+        path = folder / "x.csv"
+        pd.DataFrame(X, index=pd.Index(rows, name="name"), columns=cols).to_csv(path)
+    elif fmt == "tsv":
+        path = folder / "x.tsv"
+        pd.DataFrame(X, index=rows, columns=cols).to_csv(path, sep="\t")
+    elif fmt == "csv-bare":
+        path = folder / "bare.csv"
+        np.savetxt(path, X, delimiter=",")
+    elif fmt == "npy":
+        path = folder / "x.npy"
+        np.save(path, X)
+    elif fmt == "npz-dense":
+        path = folder / "dense.npz"
+        np.savez(path, X=X, row_labels=np.array(rows), column_labels=np.array(cols))
+    elif fmt == "npz-sparse":
+        path = folder / "sparse.npz"
+        sp.save_npz(path, sp.csr_matrix(np.where(X > np.median(X), X, 0)))
+    elif fmt == "mtx":
+        path = folder / "x.mtx"
+        scipy.io.mmwrite(path, sp.coo_matrix(np.where(X > np.median(X), X, 0)))
+    elif fmt == "h5ad":
+        anndata = pytest.importorskip("anndata")
+        path = folder / "x.h5ad"
+        anndata.AnnData(X=sp.csr_matrix(X), obs=pd.DataFrame(index=rows),
+                        var=pd.DataFrame(index=cols)).write_h5ad(path)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "csv-bare", "npy", "npz-dense", "npz-sparse",
+                                 "mtx", "h5ad"])
+def test_fit_every_matrix_format_writes_labelled_factors(tmp_path, planted, fmt):
+    X, rows, cols = planted
+    path = _write(fmt, tmp_path, X, rows, cols)
+    result = run("fit", path, "-k", 3, "--max-iter", 300, "-o", "m.nmf", "--out-dir", "out",
+                 "-q", cwd=tmp_path, check_rc=0)
+    assert "k=3" in result.stdout
+    W = pd.read_csv(tmp_path / "out" / "W.csv", index_col=0)
+    H = pd.read_csv(tmp_path / "out" / "H.csv", index_col=0)
+    assert W.shape == (30, 3) and H.shape == (3, 12)
+    assert (W.to_numpy() >= 0).all() and (H.to_numpy() >= 0).all()
+    labelled = fmt in ("csv", "tsv", "npz-dense", "h5ad")
+    assert list(W.index.astype(str)) == (rows if labelled else [str(i) for i in range(30)])
+    assert list(H.columns) == (cols if labelled else [str(j) for j in range(12)])
+    # The model file reloads, and its extras hold the training memberships.
+    model = nmfkit.load(tmp_path / "m.nmf")
+    assert model.components_.shape == (3, 12)
+    assert np.allclose(model.extras_["W"], W.to_numpy(), rtol=1e-5, atol=1e-6)
+    if fmt in ("csv", "tsv", "csv-bare", "npy", "npz-dense", "h5ad"):
+        # Exact rank-3 data: the fit is close (relative error well under 5 %).
+        assert model.reconstruction_err_ < 0.05 * np.linalg.norm(X)
+
+
+def test_fit_text_file_and_folder(tmp_path):
+    docs = ["dogs bark at cats", "cats chase mice", "dogs chase cats", "stock prices fall",
+            "stock markets rise", "markets and prices crash"] * 2
+    (tmp_path / "docs.txt").write_text("\n".join(docs) + "\n")
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for i, doc in enumerate(docs[:6]):
+        (folder / f"doc{i}.txt").write_text(doc)
+    result = run("fit", "docs.txt", "-k", 2, "-o", "t.nmf", "--out-dir", "o1", "-q",
+                 cwd=tmp_path, check_rc=0)
+    assert "topic 0:" in result.stdout
+    W = pd.read_csv(tmp_path / "o1" / "W.csv", index_col=0)
+    assert list(W.index[:2]) == ["line 1", "line 2"]
+    H = pd.read_csv(tmp_path / "o1" / "H.csv", index_col=0)
+    assert {"dogs", "stock"} <= set(H.columns)
+    run("fit", "corpus", "-k", 2, "--out-dir", "o2", "-q", cwd=tmp_path, check_rc=0)
+    W2 = pd.read_csv(tmp_path / "o2" / "W.csv", index_col=0)
+    assert list(W2.index) == [f"doc{i}" for i in range(6)]
+    # transform new documents with the saved vocabulary: animal text -> the animal topic
+    (tmp_path / "new.txt").write_text("cats and dogs\nprices of stock\n")
+    run("transform", "t.nmf", "new.txt", "-o", "Wnew.csv", "-q", cwd=tmp_path, check_rc=0)
+    Wnew = pd.read_csv(tmp_path / "Wnew.csv", index_col=0).to_numpy()
+    assert Wnew.shape == (2, 2)
+    assert np.argmax(Wnew[0]) != np.argmax(Wnew[1])
+
+
+def test_transform_reorders_named_columns_and_matches_training(tmp_path, planted):
+    X, rows, cols = planted
+    path = _write("csv", tmp_path, X, rows, cols)
+    run("fit", path, "-k", 3, "-o", "m.nmf", "--out-dir", "out", "-q", "--max-iter", 300,
+        cwd=tmp_path, check_rc=0)
+    shuffled = pd.read_csv(path, index_col=0)[cols[::-1]]
+    shuffled.to_csv(tmp_path / "shuffled.csv")
+    run("transform", "m.nmf", "shuffled.csv", "-o", "W2.csv", "-q", cwd=tmp_path, check_rc=0)
+    W_train = pd.read_csv(tmp_path / "out" / "W.csv", index_col=0).to_numpy()
+    W_new = pd.read_csv(tmp_path / "W2.csv", index_col=0).to_numpy()
+    assert np.allclose(W_new, W_train, rtol=0.05, atol=0.05 * W_train.max())
+    # stdout when no -o
+    printed = run("transform", "m.nmf", "shuffled.csv", "-q", cwd=tmp_path, check_rc=0)
+    assert printed.stdout.splitlines()[0].startswith("sample,component 0")
+    # a missing column is named
+    shuffled.drop(columns=["f3"]).to_csv(tmp_path / "short.csv")
+    line = error_line(run("transform", "m.nmf", "short.csv", cwd=tmp_path))
+    assert "'f3'" in line and "lacks" in line
+
+
+def test_topics_similar_and_report_on_real_movie_texts(tmp_path):
+    movies = nmfkit.datasets.load_movies()
+    sample = movies[movies.year.between(1990, 2000)]
+    sample[["title", "consensus"]].assign(label=sample.index).to_csv(tmp_path / "films.csv",
+                                                                     index=False)
+    result = run("topics", "films.csv", "--text-column", "consensus", "--label-column", "label",
+                 "-k", 6, "-n", 5, "-o", "films.nmf", "--seed", 1, cwd=tmp_path, check_rc=0)
+    topic_lines = [ln for ln in result.stdout.splitlines() if ln.startswith("topic")]
+    assert len(topic_lines) == 6 and all(len(ln.split(":")[1].split()) == 5 for ln in topic_lines)
+    similar = run("similar", "films.nmf", "Toy Story (1995)", "-n", 4, cwd=tmp_path, check_rc=0)
+    lines = similar.stdout.strip().splitlines()
+    assert lines[0] == "most similar to Toy Story (1995):" and len(lines) == 5
+    scores = [float(ln.split()[1]) for ln in lines[1:]]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 + 1e-9 for s in scores)
+    assert not any("Toy Story (1995)" in ln for ln in lines[1:])
+    wrong = error_line(run("similar", "films.nmf", "toy story", cwd=tmp_path))
+    assert "did you mean 'Toy Story (1995)'" in wrong
+    out = run("report", "films.nmf", "-o", "films.html", cwd=tmp_path, check_rc=0)
+    page = (tmp_path / "films.html").read_text()
+    assert Path(out.stdout.strip()) == (tmp_path / "films.html").resolve()
+    for section in ("data", "fit", "components", "memberships", "similar-items"):
+        assert f'id="{section}"' in page
+
+
+def test_topics_of_a_text_file_prints_terms(tmp_path):
+    (tmp_path / "t.txt").write_text("Dog bites man\nMan bites dog\nDog eats meat\n"
+                                    "Stock prices fall\nPrices of stock rise\n")
+    result = run("topics", "t.txt", "-k", 2, "-n", 3, "-q", cwd=tmp_path, check_rc=0)
+    assert [ln.split(":")[0] for ln in result.stdout.splitlines()] == ["topic 0", "topic 1"]
+    joined = result.stdout
+    assert "dog" in joined and "stock" in joined
+
+
+def test_version_and_help_with_examples(tmp_path):
+    result = run("--version", cwd=tmp_path, check_rc=0)
+    assert result.stdout.strip() == f"nmfkit {nmfkit.__version__}"
+    for command in ("fit", "transform", "topics", "similar", "report", "demo"):
+        text = run(command, "--help", cwd=tmp_path, check_rc=0).stdout
+        assert "example" in text and f"nmfkit {command}" in text.split("example")[1]
+    module = subprocess.run([sys.executable, "-m", "nmfkit", "--version"], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert module.returncode == 0 and module.stdout.strip() == result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "neg.csv").write_text("a,b\n1,-0.5\n2,3\n")
+    (folder / "text.csv").write_text("a,b,c\nx,1,oops\ny,2,3\n")
+    (folder / "data.xlsx").write_bytes(b"PK\x03\x04")
+    (folder / "broken.npy").write_bytes(b"not numpy at all")
+    (folder / "vector.npy").write_bytes(b"")
+    np.save(folder / "vector.npy", np.arange(5.0))
+    np.save(folder / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.savez(folder / "two.npz", a=np.ones((2, 2)), b=np.ones((2, 2)))
+    (folder / "broken.mtx").write_text("%%MatrixMarket nonsense\n1 2\n")
+    (folder / "empty.txt").write_text("\n\n")
+    (folder / "empty_dir").mkdir()
+    (folder / "nan.csv").write_text("a,b\n1,\n2,3\n")
+    (folder / "empty.csv").write_text("")
+    return folder
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["fit", "missing.csv", "-k", "2"], "no such file or folder: 'missing.csv'"),
+    (["fit", "neg.csv", "-k", "1"], "negative"),
+    (["fit", "text.csv", "-k", "1"], "column 'c' is not numeric"),
+    (["fit", "data.xlsx", "-k", "1"], "unknown file type '.xlsx'"),
+    (["fit", "broken.npy", "-k", "1"], "cannot read 'broken.npy' as .npy"),
+    (["fit", "vector.npy", "-k", "1"], "shape (5,)"),
+    (["fit", "objects.npy", "-k", "1"], "Python objects"),
+    (["fit", "two.npz", "-k", "1"], "several arrays (a, b)"),
+    (["fit", "broken.mtx", "-k", "1"], "Matrix Market"),
+    (["fit", "empty.txt", "-k", "1"], "has no text"),
+    (["fit", "empty_dir", "-k", "1"], "has no .txt files"),
+    (["fit", "nan.csv", "-k", "1"], "nan"),
+    (["fit", "empty.csv", "-k", "1"], "is empty"),
+    (["fit", "neg.csv", "-k", "0"], "must be at least 1"),
+    (["fit", "neg.csv", "-k", "1", "--loss", "banana"], "unknown loss 'banana'"),
+    (["fit", "neg.csv"], "the following arguments are required: -k"),
+    (["fit", "neg.csv", "-k", "1", "--solver", "magic"], "invalid choice: 'magic'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["similar", "nothere.nmf", "x"], "no such model file: 'nothere.nmf'"),
+    (["report", "neg.csv"], "is not an nmfkit model file"),
+    (["topics", "neg.csv", "-k", "1"], "--text-column"),
+])
+def test_user_errors_print_one_line_and_exit_2(bad_files, args, expected):
+    line = error_line(run(*args, cwd=bad_files))
+    assert line.startswith("nmfkit"), line
+    assert expected.lower() in line.lower(), line
+
+
+def test_debug_shows_the_traceback(bad_files):
+    result = run("fit", "neg.csv", "-k", "1", "--debug", cwd=bad_files)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_ctrl_c_keeps_the_best_result_so_far(tmp_path):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "big.npy", rng.random((1500, 400)))
+    proc = subprocess.Popen([*_command(), "fit", "big.npy", "-k", "40", "--tol", "0",
+                             "--max-iter", "100000", "-o", "m.nmf", "-v"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until the progress bar (shown on stderr with -v) reports a few iterations
+    deadline = time.time() + 60
+    seen = ""
+    while seen.count("loss=") < 3 and time.time() < deadline:
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in (seen + err)
+    model = nmfkit.load(tmp_path / "m.nmf")
+    assert model.n_iter_ >= 1 and np.isfinite(model.components_).all()
+    assert (model.components_ >= 0).all()
+
+
+def test_demo_writes_report_and_prints_its_path(tmp_path):
+    result = run("demo", "--out-dir", "demo", cwd=tmp_path, check_rc=0, timeout=240)
+    report = (tmp_path / "demo" / "report.html").resolve()
+    assert result.stdout.strip().splitlines()[-1] == str(report)
+    out = result.stdout
+    assert "Films most similar to Toy Story (1995)" in out
+    # Toy Story's neighbours by topic mix include other animated films
+    block = out.split("Films most similar to Toy Story (1995)")[1].split("\n\n")[0]
+    animated = nmfkit.datasets.load_movies()
+    titles = [ln.split("  ", 2)[-1].strip() for ln in block.strip().splitlines()[1:]]
+    assert sum("Animation" in animated.loc[t, "genres"] for t in titles) >= 3, titles
+    figures = sorted(p.name for p in (tmp_path / "demo" / "figures").iterdir())
+    assert any("faces" in f for f in figures) and any("films" in f for f in figures)
+    page = report.read_text()
+    assert "http://" not in page and "https://" not in page
+    assert json.dumps("Toy Story (1995)")[1:-1] in page
