@@ -139,3 +139,129 @@ def blas_threads_for(X, k):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+# --------------------------------------------------------------------------- stored entries
+# Losses other than Frobenius, and fits on observed entries only, need the model WH at
+# the stored (or observed) entries of X and products of sparse matrices with X's pattern.
+# These helpers keep such fits at O(nnz·k) time and O(nnz + (m + n)k) memory.
+
+
+class StoredEntries:
+    """The entries of X a fit looks at, in row-major (CSR) order.
+
+    Attributes
+    ----------
+    shape : (m, n)
+    rows, cols : int arrays (nnz,)
+        Position of each entry.
+    values : array (nnz,)
+        X at those positions.
+    pattern : scipy.sparse.csr_matrix
+        X's pattern; :func:`pattern_with` puts new values on it for products.
+    """
+
+    def __init__(self, shape, rows, cols, values, indptr):
+        self.shape = tuple(shape)
+        self.rows, self.cols, self.values = rows, cols, values
+        self.nnz = int(values.shape[0])
+        self.pattern = sp.csr_matrix((values, cols, indptr), shape=shape, copy=False)
+        self.pattern_T = self.pattern.T.tocsr()  # the same entries by column, for H's side
+        # Position in CSC order of each CSR-ordered entry (to reorder values for pattern_T).
+        order = sp.csr_matrix((np.arange(self.nnz, dtype=np.float64), cols, indptr),
+                              shape=shape).T.tocsr()
+        self._to_T = order.data.astype(np.int64)
+
+    def transposed_values(self, v):
+        """Values ``v`` (CSR order of X) in the CSR order of Xᵀ."""
+        return v[self._to_T]
+
+
+def stored_entries(X, *, observed="stored", dtype=None):
+    """Entries of ``X`` a fit uses, as a :class:`StoredEntries`.
+
+    ``observed='stored'``: the stored entries of a sparse X, or the non-zero entries of
+    a dense X (the zeros of X enter KL only through Σ WH, which needs no entry).
+    ``observed='finite'``: the non-NaN entries of a dense X, or the stored non-NaN
+    entries of a sparse X (``missing='mask'``: everything else is unobserved).
+    """
+    if is_sparse(X):
+        C = X.tocsr()
+        C.sum_duplicates()
+        keep = ~np.isnan(C.data) if observed == "finite" else C.data != 0
+        if not keep.all():
+            C = _drop(C, keep)
+    else:
+        A = to_numpy(X)
+        keep = ~np.isnan(A) if observed == "finite" else (A != 0)
+        rows, cols = np.nonzero(keep)  # row-major order: already CSR order
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=A.shape[0]))])
+        C = sp.csr_matrix((A[rows, cols], cols, indptr), shape=A.shape)
+    dtype = dtype or C.dtype
+    indptr = C.indptr.astype(np.int64)
+    rows = np.repeat(np.arange(C.shape[0], dtype=np.int64), np.diff(indptr))
+    return StoredEntries(C.shape, rows, C.indices.astype(np.int64),
+                         np.asarray(C.data, dtype=dtype), indptr)
+
+
+def _drop(C, keep):
+    """CSR matrix C without the stored entries where ``keep`` is False."""
+    rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
+    counts = np.bincount(rows[keep], minlength=C.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return sp.csr_matrix((C.data[keep], C.indices[keep], indptr), shape=C.shape)
+
+
+CHUNK_ENTRIES = 1 << 18  # entries per block when evaluating WH at stored entries
+
+
+def values_at(S, W, H, out=None):
+    """``(WH)_{ij}`` at the stored entries of S (CSR order), O(nnz·k), bounded temporaries."""
+    Wn, Hn = to_numpy(W), to_numpy(H)
+    HT = np.ascontiguousarray(Hn.T)
+    if out is None:
+        out = np.empty(S.nnz, dtype=np.result_type(Wn.dtype, Hn.dtype))
+    for start in range(0, S.nnz, CHUNK_ENTRIES):
+        stop = min(S.nnz, start + CHUNK_ENTRIES)
+        r, c = S.rows[start:stop], S.cols[start:stop]
+        np.einsum("ek,ek->e", Wn[r], HT[c], out=out[start:stop])
+    return out
+
+
+def pattern_with(S, data, transposed=False):
+    """Sparse matrix with S's pattern and ``data`` (CSR order of X) as its values.
+
+    ``transposed=True`` gives the n x m matrix Pᵀ (``data`` still in X's order).
+    """
+    if transposed:
+        P = S.pattern_T
+        return sp.csr_matrix((S.transposed_values(data), P.indices, P.indptr), shape=P.shape,
+                             copy=False)
+    P = S.pattern
+    return sp.csr_matrix((data, P.indices, P.indptr), shape=P.shape, copy=False)
+
+
+def pattern_times(S, data, M, transposed=False):
+    """``P @ M`` for P = :func:`pattern_with` (S, data); M is a vector or a dense matrix."""
+    return np.asarray(pattern_with(S, data, transposed) @ to_numpy(M))
+
+
+def take(v, idx):
+    """``v[idx]`` for an integer index array (``take`` of the array API)."""
+    return np.take(to_numpy(v), idx)
+
+
+def add_at_entries(y, S, a, b, side):
+    """``y += a[rows] * b[cols]`` in place: the rank-1 change of WH at the stored entries.
+
+    ``side='W'``: a is a change of column r of W (m), b is row r of H (n); ``side='H'``:
+    a is column r of W, b the change of row r of H.
+    """
+    y += np.take(a, S.rows) * np.take(b, S.cols)
+    return y
+
+
+def row_blocks(m, n, *, budget_bytes=64 * 2**20, itemsize=8):
+    """Row ranges whose m_b x n blocks fit in ``budget_bytes`` (for dense WH by blocks)."""
+    step = max(1, int(budget_bytes // max(1, n * itemsize)))
+    return [(start, min(m, start + step)) for start in range(0, m, step)]

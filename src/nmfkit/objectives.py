@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _array
 
 
@@ -88,3 +90,212 @@ def frobenius_objective(X, W, H, penalty: Penalty | None = None, normX2=None) ->
     if penalty is not None:
         value += penalty.value(W, H)
     return value
+
+
+# --------------------------------------------------------------------------- β-divergences
+#: Floor of WH where a divergence divides by it or takes its log (scikit-learn's EPSILON).
+EPSILON = float(np.finfo(np.float32).eps)
+
+
+def _divergence_at(x, y, beta, *, zero_term_apart):
+    """Σ d_β(x|y) over the given entries, in float64.
+
+    d_β(x|y) = (x^β + (β−1)y^β − βxy^(β−1)) / (β(β−1)), with its limits
+    x log(x/y) − x + y (β = 1, generalised KL) and x/y − log(x/y) − 1 (β = 0, IS)
+    (Févotte & Idier 2011, eq. 2).  With ``zero_term_apart`` the part d_β(0|y) is left
+    out (the caller adds Σ d_β(0|y) over all entries, which needs no entry of X).
+    """
+    import numpy as _np
+
+    x = _np.asarray(x, dtype=_np.float64)
+    y = _np.maximum(_np.asarray(y, dtype=_np.float64), EPSILON)
+    if beta == 1:
+        with _np.errstate(divide="ignore", invalid="ignore"):
+            xlog = _np.where(x > 0, x * _np.log(_np.where(x > 0, x, 1) / y), 0.0)
+        total = float(_np.sum(xlog) - _np.sum(x))
+        return total if zero_term_apart else total + float(_np.sum(y))
+    if beta == 0:
+        ratio = x / y
+        return float(_np.sum(ratio - _np.log(ratio) - 1.0))
+    total = float(_np.sum(x ** beta) - beta * _np.dot(x.ravel(), (y ** (beta - 1)).ravel()))
+    if not zero_term_apart:
+        total += (beta - 1) * float(_np.sum(y ** beta))
+    return total / (beta * (beta - 1))
+
+
+class BetaData:
+    """X seen by a β-divergence fit: the model WH where it is needed, the divergence and
+    the two halves of its gradient, for dense, sparse and masked X.
+
+    Three layouts, chosen once:
+
+    - dense X (``missing=False``): WH is formed (X already has that size);
+    - sparse X: WH only at the stored entries; the zeros of X enter through
+      Σ d_β(0|WH), which for KL is ``sum(W, 0)·sum(H, 1)`` (no entry needed) and for other
+      β is accumulated over row blocks of WH (bounded memory, O(mnk) time);
+    - ``missing=True`` (dense with NaN, or sparse): only observed entries count, so WH is
+      needed at those entries only: O(nnz·k) per evaluation, no m x n array.
+
+    Parameters
+    ----------
+    X : array or sparse matrix (m, n)
+    beta : float
+    missing : bool
+        NaN entries of dense X, and absent entries of sparse X, are unobserved.
+    """
+
+    def __init__(self, X, beta, *, missing=False):
+        self.beta = float(beta)
+        self.shape = X.shape
+        self.missing = bool(missing)
+        self.dense = not missing and not _array.is_sparse(X)
+        if self.dense:
+            self.X = X
+            self.S = None
+        else:
+            self.X = None
+            self.S = _array.stored_entries(X, observed="finite" if missing else "stored")
+        # Zeros of X are entries too unless masked; for β ≤ 0 there are none (checked upstream).
+        self.zero_term = not missing and self.beta > 0
+
+    # -- the model --------------------------------------------------------------------
+    def model(self, W, H):
+        """WH where the fit needs it: dense m x n, or its values at the stored entries."""
+        if self.dense:
+            return W @ H
+        return _array.values_at(self.S, W, H)
+
+    def value(self, Y, W, H) -> float:
+        """D_β(X | WH) from ``Y = model(W, H)`` (float64)."""
+        beta = self.beta
+        if self.dense:
+            x, y = _array.to_numpy(self.X), _array.to_numpy(Y)
+            if not self.zero_term:
+                return _divergence_at(x, y, beta, zero_term_apart=False)
+            return _divergence_at(x, y, beta, zero_term_apart=True) + self._zero_sum(W, H, Y)
+        part = _divergence_at(self.S.values, Y, beta, zero_term_apart=self.zero_term)
+        return part + (self._zero_sum(W, H) if self.zero_term else 0.0)
+
+    def _zero_sum(self, W, H, Y=None) -> float:
+        """Σ over all entries of d_β(0|WH) = Σ (WH)^β / β (β > 0)."""
+        import numpy as _np
+
+        if self.beta == 1:
+            xp = _array.namespace(W, H)
+            return float(_np.dot(_array.to_numpy(xp.sum(W, axis=0)).astype(_np.float64),
+                                 _array.to_numpy(xp.sum(H, axis=1)).astype(_np.float64)))
+        if Y is not None:
+            return float(_np.sum(_np.asarray(_array.to_numpy(Y), dtype=_np.float64) ** self.beta)) / self.beta
+        total = 0.0
+        Wn, Hn = _array.to_numpy(W), _array.to_numpy(H)
+        for a, b in _array.row_blocks(*self.shape):
+            total += float(_np.sum(_np.maximum(Wn[a:b] @ Hn, 0).astype(_np.float64) ** self.beta))
+        return total / self.beta
+
+    # -- gradient halves (Févotte & Idier 2011, eq. 11): ∇ = den − num ------------------
+    def _weights(self, Y, dtype):
+        """(X ∘ Y^(β−2), Y^(β−1)) at the entries the layout holds (floored Y)."""
+        xp = _array.namespace(Y)
+        beta = self.beta
+        Yf = xp.maximum(Y, EPSILON)
+        x = self.X if self.dense else self.S.values
+        if beta == 1:
+            return x / Yf, None
+        if beta == 2:
+            return x, Y
+        return x * Yf ** (beta - 2), Yf ** (beta - 1)
+
+    def terms_H(self, W, H, Y):
+        """``(Wᵀ(X∘Y^(β−2)), Wᵀ Y^(β−1))``, both k x n: the MU ratio for H."""
+        xp = _array.namespace(W)
+        P, Q = self._weights(Y, W.dtype)
+        if self.dense:
+            num = _array.Wt_times_X(W, P)
+            den = xp.sum(W, axis=0)[:, None] * xp.ones((1, self.shape[1]), dtype=W.dtype) \
+                if Q is None else _array.Wt_times_X(W, Q)
+            return num, den
+        num = _array.contiguous(_array.pattern_times(self.S, P, W, transposed=True).T)
+        if not self.zero_term:  # masked: only observed entries
+            ones = _np_ones_like(self.S.values) if Q is None else Q
+            den = _array.contiguous(_array.pattern_times(self.S, ones, W, transposed=True).T)
+            return xp.asarray(num), xp.asarray(den)
+        if self.beta == 1:
+            den = xp.sum(W, axis=0)[:, None] * xp.ones((1, self.shape[1]), dtype=W.dtype)
+            return xp.asarray(num), den
+        return xp.asarray(num), self._dense_blocks_H(W, H, xp)
+
+    def terms_W(self, W, H, Y):
+        """``((X∘Y^(β−2))Hᵀ, Y^(β−1)Hᵀ)``, both m x k: the MU ratio for W."""
+        xp = _array.namespace(H)
+        P, Q = self._weights(Y, H.dtype)
+        if self.dense:
+            num = _array.X_times_Ht(P, H)
+            den = xp.ones((self.shape[0], 1), dtype=H.dtype) * xp.sum(H, axis=1)[None, :] \
+                if Q is None else _array.X_times_Ht(Q, H)
+            return num, den
+        num = _array.pattern_times(self.S, P, H.T)
+        if not self.zero_term:
+            ones = _np_ones_like(self.S.values) if Q is None else Q
+            return xp.asarray(num), xp.asarray(_array.pattern_times(self.S, ones, H.T))
+        if self.beta == 1:
+            den = xp.ones((self.shape[0], 1), dtype=H.dtype) * xp.sum(H, axis=1)[None, :]
+            return xp.asarray(num), den
+        return xp.asarray(num), self._dense_blocks_W(W, H, xp)
+
+    def _dense_blocks_H(self, W, H, xp):
+        """Σ_blocks W_bᵀ (W_b H)^(β−1): the zeros of sparse X, one row block at a time."""
+        den = None
+        for a, b in _array.row_blocks(*self.shape):
+            Q = xp.maximum(W[a:b] @ H, EPSILON) ** (self.beta - 1)
+            part = W[a:b].T @ Q
+            den = part if den is None else den + part
+        return den
+
+    def _dense_blocks_W(self, W, H, xp):
+        parts = [(xp.maximum(W[a:b] @ H, EPSILON) ** (self.beta - 1)) @ H.T
+                 for a, b in _array.row_blocks(*self.shape)]
+        return xp.concat(parts, axis=0)
+
+
+def _np_ones_like(v):
+    import numpy as _np
+
+    return _np.ones_like(v)
+
+
+def beta_divergence(X, W, H, beta, *, missing=False) -> float:
+    """β-divergence D_β(X | WH) summed over the (observed) entries of X.
+
+    scikit-learn's definition (``sklearn.decomposition._nmf._beta_divergence``): β = 2
+    gives ½‖X − WH‖²_F, β = 1 the generalised Kullback–Leibler divergence, β = 0
+    Itakura–Saito; WH is floored at float32's machine epsilon where divided by.  Sparse X
+    never has WH formed for β ∈ {1, 2}; with ``missing=True`` NaN (dense) or absent
+    (sparse) entries are left out.
+
+    Parameters
+    ----------
+    X : array or sparse matrix (m, n)
+    W, H : arrays (m, k), (k, n)
+    beta : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}
+    missing : bool, default=False
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> W, H = np.ones((2, 1)), np.array([[2.0, 3.0]])
+    >>> round(beta_divergence(X, W, H, 2), 6)
+    1.0
+    >>> round(beta_divergence(X, W, H, "kullback-leibler"), 4)
+    0.5232
+    """
+    names = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+    beta = names[beta] if isinstance(beta, str) else float(beta)
+    if beta == 2 and not missing:
+        return frobenius_from_factors(X, W, H)
+    data = BetaData(X, beta, missing=missing)
+    return data.value(data.model(W, H), W, H)

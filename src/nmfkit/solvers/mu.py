@@ -1,15 +1,34 @@
-"""Multiplicative updates (Lee & Seung 2001) for the Frobenius objective.
+"""Multiplicative updates: Lee & Seung 2001 (Frobenius), Févotte & Idier 2011 (any β).
+
+Frobenius (β = 2, all entries observed), on the shared alternating driver:
 
     U ← U ∘ B / (A U + l1 + l2 U)
 
-(B = WᵀX, A = WᵀW for H; B = HXᵀ, A = HHᵀ for Wᵀ), a majorisation–minimisation step, so the objective never increases.  The
-denominator is floored at the dtype's machine epsilon so a zero row of A U never
-divides by zero; entries that reach zero stay at zero (the known property of MU).
+(B = WᵀX, A = WᵀW for H; B = HXᵀ, A = HHᵀ for Wᵀ), a majorisation–minimisation step, so
+the objective never increases.  The denominator is floored at the dtype's machine
+epsilon so a zero row of A U never divides by zero; entries that reach zero stay at
+zero (the known property of MU).
+
+Any β, and fits on observed entries only (``missing='mask'``), with Y = WH:
+
+    H ← H ∘ [ Wᵀ(X ∘ Y^(β−2)) / (Wᵀ Y^(β−1) + l1 + l2 H) ]^γ(β)
+
+and symmetrically for W (Févotte & Idier 2011, "Algorithms for nonnegative matrix
+factorization with the β-divergence", eq. 11 with the exponent of Table 2):
+γ(β) = 1/(2 − β) for β < 1, 1 for 1 ≤ β ≤ 2, 1/(β − 1) for β > 2.  With this exponent
+each update minimises a majorising auxiliary function, so the β-divergence never
+increases (their Theorem 1); γ = 1 (the heuristic update) is not monotone outside
+[1, 2].  With masked entries the sums run over observed entries only (the mask is a
+weight in the divergence, so the same majorisation holds).  How WH is evaluated —
+dense, at the stored entries of sparse X, or at the observed entries — is
+:class:`nmfkit.objectives.BetaData`'s business.
 """
 from __future__ import annotations
 
 from .. import _array
+from ..objectives import BetaData
 from . import alternating
+from .result import SolverResult
 
 
 def update(U, A, B, l1, l2, state):
@@ -33,8 +52,61 @@ def update(U, A, B, l1, l2, state):
     return alternating.repeat(step, U, state)
 
 
+def mm_exponent(beta):
+    """γ(β) of Févotte & Idier 2011 (Table 2): makes the update a majorisation step."""
+    if beta < 1:
+        return 1.0 / (2.0 - beta)
+    if beta > 2:
+        return 1.0 / (beta - 1.0)
+    return 1.0
+
+
+def beta_update(U, numerator, denominator, l1, l2, gamma):
+    """U ∘ [numerator / (denominator + l1 + l2 U)]^γ: one MM step on one factor."""
+    xp = _array.namespace(U, numerator, denominator)
+    if l2:
+        denominator = denominator + l2 * U
+    if l1:
+        denominator = denominator + l1
+    ratio = xp.maximum(numerator, 0) / xp.maximum(denominator, xp.finfo(U.dtype).eps)
+    if gamma != 1.0:
+        ratio = ratio ** gamma
+    return U * ratio
+
+
+def solve_beta(X, W, H, *, params, monitor):
+    """Fit ``X ≈ WH`` in β-divergence (masked or not) by MM multiplicative updates."""
+    xp = _array.namespace(W, H)
+    data = BetaData(X, params.beta, missing=params.missing)
+    gamma = mm_exponent(params.beta)
+    pen = params.penalty
+    W, H = xp.asarray(W, copy=True), xp.asarray(H, copy=True)
+    Y = data.model(W, H)
+    loss = data.value(Y, W, H) + pen.value(W, H)
+    monitor.start(loss)
+    n_iter, stopped = 0, False
+    for n_iter in range(1, params.max_iter + 1):
+        if params.update_H:
+            numerator, denominator = data.terms_H(W, H, Y)
+            H = beta_update(H, numerator, denominator, pen.l1_H, pen.l2_H, gamma)
+            Y = data.model(W, H)
+        numerator, denominator = data.terms_W(W, H, Y)
+        W = beta_update(W, numerator, denominator, pen.l1_W, pen.l2_W, gamma)
+        Y = data.model(W, H)
+        loss = data.value(Y, W, H) + pen.value(W, H)
+        if monitor(n_iter, W, H, loss):
+            stopped = True
+            break
+    monitor.close()
+    message = monitor.stop_reason if stopped else "max_iter reached"
+    return SolverResult(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
+                        message=message)
+
+
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by multiplicative updates (extrapolation only when asked)."""
+    if params.beta != 2.0 or params.missing:
+        return solve_beta(X, W, H, params=params, monitor=monitor)
     extrapolate = False if params.extrapolate is None else params.extrapolate
     return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
                            extrapolate=extrapolate)

@@ -31,6 +31,11 @@ class SolverParams:
         Visit coordinates in a random order (HALS/CD), as scikit-learn's ``shuffle``.
     random_state : int, RandomState or None
         Seed for ``shuffle``.
+    missing : bool
+        Fit observed entries only: NaN entries of dense X and absent entries of sparse X
+        are unobserved (``missing='mask'``).
+    orthogonal : {None, 'W', 'H'}
+        Constrain WᵀW = I or HHᵀ = I (solvers that support it).
     """
 
     max_iter: int = 200
@@ -41,6 +46,8 @@ class SolverParams:
     max_inner: int | None = None
     shuffle: bool = False
     random_state: Any = None
+    missing: bool = False
+    orthogonal: str | None = None
 
 
 @dataclass
