@@ -32,7 +32,8 @@
       button.title = "Sort by " + th.textContent.trim();
       while (th.firstChild) { button.appendChild(th.firstChild); }
       th.appendChild(button);
-      button.addEventListener("click", function () { sortTable(table, column, th); });
+      // The whole heading cell sorts; a click (or Enter) on the button bubbles up to it.
+      th.addEventListener("click", function () { sortTable(table, column, th); });
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
