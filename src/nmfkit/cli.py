@@ -468,10 +468,9 @@ def cmd_similar(args, console):
     if label not in index.labels_ and args.label.lstrip("-").isdigit() and args.by_position:
         label = int(args.label)
     result = index.most_similar(label, n=args.n)
-    width = max([len(str(s)) for s in result.index] + [4])
     console.out(f"most similar to {result.name}:")
     for rank, (item, score) in enumerate(result.items(), start=1):
-        console.out(f"{rank:>3}  {score:.3f}  {str(item):<{width}}")
+        console.out(f"{rank:>3}  {score:.3f}  {item}")
     return 0
 
 

@@ -218,7 +218,9 @@ class FitSection(Section):
         if curve is not None and len(curve):
             facts["final objective"] = float(curve["loss"].iloc[-1])
             facts["time (s)"] = float(curve["seconds"].iloc[-1])
-        if facts["max_iter"] is not None:
+        if getattr(m, "stop_reason_", None):
+            facts["stopped"] = m.stop_reason_
+        elif facts["max_iter"] is not None:
             facts["stopped"] = ("before max_iter (tolerance reached or stopped early)"
                                 if facts["iterations"] < facts["max_iter"]
                                 else "at max_iter: raise --max-iter for a closer fit")
