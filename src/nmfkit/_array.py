@@ -166,15 +166,7 @@ class StoredEntries:
         self.rows, self.cols, self.values = rows, cols, values
         self.nnz = int(values.shape[0])
         self.pattern = sp.csr_matrix((values, cols, indptr), shape=shape, copy=False)
-        self.pattern_T = self.pattern.T.tocsr()  # the same entries by column, for H's side
-        # Position in CSC order of each CSR-ordered entry (to reorder values for pattern_T).
-        order = sp.csr_matrix((np.arange(self.nnz, dtype=np.float64), cols, indptr),
-                              shape=shape).T.tocsr()
-        self._to_T = order.data.astype(np.int64)
-
-    def transposed_values(self, v):
-        """Values ``v`` (CSR order of X) in the CSR order of Xᵀ."""
-        return v[self._to_T]
+        self.rows_per = np.diff(indptr)  # entries per row: s[rows] is np.repeat(s, rows_per)
 
 
 def stored_entries(X, *, observed="stored", dtype=None):
@@ -198,9 +190,11 @@ def stored_entries(X, *, observed="stored", dtype=None):
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=A.shape[0]))])
         C = sp.csr_matrix((A[rows, cols], cols, indptr), shape=A.shape)
     dtype = dtype or C.dtype
+    # 32-bit positions where they fit: the gathers of a sweep are bound by reading them.
+    index = np.int32 if max(C.shape) < 2**31 else np.int64
     indptr = C.indptr.astype(np.int64)
-    rows = np.repeat(np.arange(C.shape[0], dtype=np.int64), np.diff(indptr))
-    return StoredEntries(C.shape, rows, C.indices.astype(np.int64),
+    rows = np.repeat(np.arange(C.shape[0], dtype=index), np.diff(indptr))
+    return StoredEntries(C.shape, rows, C.indices.astype(index),
                          np.asarray(C.data, dtype=dtype), indptr)
 
 
@@ -231,14 +225,12 @@ def values_at(S, W, H, out=None):
 def pattern_with(S, data, transposed=False):
     """Sparse matrix with S's pattern and ``data`` (CSR order of X) as its values.
 
-    ``transposed=True`` gives the n x m matrix Pᵀ (``data`` still in X's order).
+    ``transposed=True`` gives the n x m matrix Pᵀ (a CSC view, no copy).  The matrix
+    object is S's own, re-filled: it is valid until the next call.
     """
-    if transposed:
-        P = S.pattern_T
-        return sp.csr_matrix((S.transposed_values(data), P.indices, P.indptr), shape=P.shape,
-                             copy=False)
     P = S.pattern
-    return sp.csr_matrix((data, P.indices, P.indptr), shape=P.shape, copy=False)
+    P.data = data
+    return P.T if transposed else P
 
 
 def pattern_times(S, data, M, transposed=False):
@@ -251,13 +243,18 @@ def take(v, idx):
     return np.take(to_numpy(v), idx)
 
 
-def add_at_entries(y, S, a, b, side):
-    """``y += a[rows] * b[cols]`` in place: the rank-1 change of WH at the stored entries.
+def add_outer_at_entries(y, S, a, b, work=None):
+    """``y += (a bᵀ)`` at the stored entries, in place: a rank-1 change of WH (a: m, b: n).
 
-    ``side='W'``: a is a change of column r of W (m), b is row r of H (n); ``side='H'``:
-    a is column r of W, b the change of row r of H.
+    ``work``: two float arrays of y's size reused as scratch (no allocation per call).
     """
-    y += np.take(a, S.rows) * np.take(b, S.cols)
+    if work is None:
+        work = (np.empty_like(y), np.empty_like(y))
+    ra, cb = work
+    np.take(to_numpy(a), S.rows, out=ra, mode="clip")  # "raise" would buffer a copy
+    np.take(to_numpy(b), S.cols, out=cb, mode="clip")
+    np.multiply(ra, cb, out=ra)
+    np.add(y, ra, out=y)
     return y
 
 

@@ -142,13 +142,16 @@ class BetaData:
     beta : float
     missing : bool
         NaN entries of dense X, and absent entries of sparse X, are unobserved.
+    stored : bool
+        Use the stored-entry layout for dense X too (its non-zeros; for solvers that
+        maintain WH at those entries, such as coordinate descent for KL).
     """
 
-    def __init__(self, X, beta, *, missing=False):
+    def __init__(self, X, beta, *, missing=False, stored=False):
         self.beta = float(beta)
         self.shape = X.shape
         self.missing = bool(missing)
-        self.dense = not missing and not _array.is_sparse(X)
+        self.dense = not missing and not stored and not _array.is_sparse(X)
         if self.dense:
             self.X = X
             self.S = None

@@ -1,0 +1,130 @@
+"""Cyclic coordinate descent with Newton steps on the stored entries of X.
+
+For the generalised Kullback–Leibler divergence (β = 1) this is the CCD method of
+Hsieh & Dhillon 2011 ("Fast coordinate descent methods with variable selection for
+non-negative matrix factorization", KDD, section 4): each variable W_ir (then H_rj)
+is moved by a projected Newton step on its one-variable sub-problem,
+
+    g = Σ_j H_rj (1 − X_ij / (WH)_ij) + l1 + l2 W_ir,      h = Σ_j H_rj² X_ij / (WH)_ij² + l2,
+    W_ir ← max(0, W_ir − g / h),
+
+keeping WH up to date at the entries where X ≠ 0 only: the zeros of X enter g through
+Σ_j H_rj, so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (their
+key observation).  The one-variable KL problem is convex with a decreasing second
+derivative, so a Newton step that increases a variable never overshoots its minimiser
+(Hsieh & Dhillon, Theorem 2 relies on this); steps are vectorised over the rows of W
+(independent sub-problems) and taken component by component (Gauss–Seidel in r).
+
+For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
+sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
+is exact coordinate descent: weighted HALS (Ho 2008; Gillis 2020, §8.3.3 with a 0/1
+weight), in O(nnz·k) time and memory per iteration.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _array
+from ..objectives import EPSILON, BetaData
+from .result import SolverResult
+
+#: Newton steps per variable per sweep.  Hsieh & Dhillon iterate each one-variable
+#: problem to convergence; here every step is a pass over the stored entries, and one
+#: step per sweep reached a given objective soonest (benchmarks/kl_speed.py).
+NEWTON_STEPS = 1
+
+
+def _sweep(S, y, U, other, *, beta, missing, l1, l2, transposed, work):
+    """One Gauss–Seidel sweep over the k rows of U (Wᵀ when not ``transposed``, else H).
+
+    ``other`` is the fixed factor seen from U's side: Hᵀ rows for W (H, k x n) and
+    W's columns for H (Wᵀ, k x m).  ``y`` holds WH at the stored entries (updated in
+    place).  ``work``: four scratch arrays of y's size.  Returns U (updated in place).
+    """
+    t, u_e, w1, w2 = work
+    x = S.values
+    k = U.shape[0]
+    counts = None
+    if beta == 1 and not missing:
+        # Σ_j H_rj over all j (zeros of X included): needs no entry of X.
+        totals = other.sum(axis=1)
+    else:
+        ones = np.ones_like(x)
+        # Over observed entries only: Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
+        powered = other if beta == 1 else other * other
+        counts = _array.pattern_times(S, ones, powered.T, transposed=transposed)  # r x k
+    for r in range(k):
+        o = other[r]
+        for _ in range(NEWTON_STEPS if beta == 1 else 1):
+            if beta == 1:
+                np.divide(x, y, out=t)
+                grad = -_array.pattern_times(S, t, o, transposed=transposed)
+                grad += totals[r] if counts is None else counts[:, r]
+                np.divide(t, y, out=u_e)
+                hess = _array.pattern_times(S, u_e, o * o, transposed=transposed)
+            else:
+                np.subtract(x, y, out=t)
+                grad = -_array.pattern_times(S, t, o, transposed=transposed)
+                hess = counts[:, r].copy()
+            u = U[r]
+            if l1:
+                grad += l1
+            if l2:
+                grad += l2 * u
+                hess += l2
+            live = hess > 0
+            # A variable with no curvature (no stored entry) goes to 0 when g > 0.
+            target = np.where(live, u - grad / np.where(live, hess, 1.0),
+                              np.where(grad > 0, 0.0, u))
+            step = np.maximum(target, 0.0) - u
+            if not np.any(step):
+                break
+            U[r] = u + step
+            if transposed:  # U is H: change of row r of H, W's column r fixed
+                _array.add_outer_at_entries(y, S, o, step, (w1, w2))
+            else:
+                _array.add_outer_at_entries(y, S, step, o, (w1, w2))
+            np.maximum(y, EPSILON, out=y)
+    return U
+
+
+def solve(X, W, H, *, params, monitor):
+    """Fit ``X ≈ WH`` (KL, or least squares on observed entries) by Newton-CD sweeps."""
+    beta = float(params.beta)
+    if beta not in (1.0, 2.0):
+        raise ValueError(f"newton-cd minimises beta = 1 or 2 (masked), got {beta}")
+    data = BetaData(X, beta, missing=params.missing, stored=True)
+    S = data.S
+    pen = params.penalty
+    Wt = np.array(_array.to_numpy(W).T, order="C", copy=True)
+    H = np.array(_array.to_numpy(H), order="C", copy=True)
+    y = np.maximum(data.model(Wt.T, H), EPSILON)
+    if beta == 1 and params.update_H and not pen.active:
+        # The KL-optimal scale c of WH (argmin_c D(X|c·WH): c = ΣX / ΣWH): one multiplicative
+        # step reaches it, coordinate steps from far above it first zero many variables.
+        total_y = float(Wt.sum(axis=1) @ H.sum(axis=1)) if not params.missing else float(y.sum())
+        if total_y > 0 and float(S.values.sum()) > 0:
+            c = float(S.values.sum()) / total_y
+            Wt *= np.sqrt(c)
+            H *= np.sqrt(c)
+            y *= c
+    loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
+    monitor.start(loss)
+    n_iter, stopped = 0, False
+    work = tuple(np.empty_like(y) for _ in range(4))
+    for n_iter in range(1, params.max_iter + 1):
+        _sweep(S, y, Wt, H, beta=beta, missing=params.missing,
+               l1=pen.l1_W, l2=pen.l2_W, transposed=False, work=work)
+        if params.update_H:
+            _sweep(S, y, H, Wt, beta=beta, missing=params.missing,
+                   l1=pen.l1_H, l2=pen.l2_H, transposed=True, work=work)
+        if n_iter % 10 == 0:  # rounding drift of the running WH
+            y = np.maximum(data.model(Wt.T, H), EPSILON)
+        loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
+        if monitor(n_iter, Wt.T, H, loss):
+            stopped = True
+            break
+    monitor.close()
+    message = monitor.stop_reason if stopped else "max_iter reached"
+    return SolverResult(W=np.ascontiguousarray(Wt.T), H=H, n_iter=n_iter, loss=loss,
+                        converged=monitor.converged, message=message)
