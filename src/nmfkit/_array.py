@@ -262,3 +262,20 @@ def row_blocks(m, n, *, budget_bytes=64 * 2**20, itemsize=8):
     """Row ranges whose m_b x n blocks fit in ``budget_bytes`` (for dense WH by blocks)."""
     step = max(1, int(budget_bytes // max(1, n * itemsize)))
     return [(start, min(m, start + step)) for start in range(0, m, step)]
+
+
+def column_squared_norms(X):
+    """``‖x_j‖²`` for every column of dense or sparse X (float64, length n)."""
+    if is_sparse(X):
+        Xc = X.tocsc()
+        data = Xc.data.astype(np.float64, copy=False)
+        return np.add.reduceat(np.concatenate([data * data, [0.0]]),
+                               np.minimum(Xc.indptr[:-1], Xc.nnz))  * (np.diff(Xc.indptr) > 0)
+    xp = namespace(X)
+    Xd = xp.astype(X, xp.float64)
+    return xp.sum(Xd * Xd, axis=0)
+
+
+def transpose(X):
+    """Xᵀ for dense or sparse X (a view where the library allows it)."""
+    return X.T

@@ -5,7 +5,7 @@ from importlib import import_module
 #: solver name -> module holding ``solve``; 'cd' is scikit-learn's name for HALS.
 SOLVERS = {"hals": "hals", "cd": "hals", "mu": "mu", "als": "als", "anls": "anls", "pgd": "pgd",
            # internal names the estimator picks (β = 1, missing='mask', orthogonal):
-           "newton-cd": "newton_cd"}
+           "newton-cd": "newton_cd", "onmf": "onmf"}
 
 
 def get_solver(name):

@@ -1,0 +1,103 @@
+"""Orthogonal NMF: X ≈ WH with H ≥ 0, HHᵀ = I (ONMF-H), or W ≥ 0, WᵀW = I (ONMF-W).
+
+Non-negative rows of H that are orthogonal have disjoint supports: every column of X
+is represented by exactly one component, so ONMF-H is a clustering of the columns of
+X (Ding et al. 2006; Pompili, Gillis, Absil & Glineur 2014, "Two algorithms for
+orthogonal nonnegative matrix factorization with application to clustering").  This
+module implements their EM-like algorithm (ONMF-EM, Pompili et al. 2014, section 3),
+which keeps the constraint exactly at every iterate:
+
+1. assignment: column j goes to the component c maximising u_cᵀx_j (u_c = w_c/‖w_c‖),
+   which minimises ‖x_j − u_c u_cᵀ x_j‖;
+2. factors: h_cj = u_cᵀx_j on the columns J_c of cluster c, rows of H scaled to unit
+   norm, then W = XHᵀ (the exact minimiser given H, since HHᵀ = I).
+
+Step 2 is one power iteration on each X_{J_c}X_{J_c}ᵀ, whose leading singular pair is
+the exact cluster factor (non-negative by Perron–Frobenius); a power step never
+decreases the Rayleigh quotient of a PSD matrix, and the objective is
+½(‖X‖² − ‖W‖²_F), so the objective never increases.  An emptied cluster takes the
+column worst represented by its own cluster (as in k-means).  ONMF-W is ONMF-H of Xᵀ.
+Cost per iteration: the two products UᵀX and XHᵀ.
+"""
+from __future__ import annotations
+
+from .. import _array
+from ..objectives import frobenius_from_factors
+from .result import SolverResult
+
+
+def _unit_columns(xp, W):
+    norms = xp.sqrt(xp.sum(W * W, axis=0))
+    return W / xp.where(norms > 0, norms, 1)[None, :]
+
+
+def _solve_H(X, W, H, *, params, monitor):
+    xp = _array.namespace(W, H)
+    k, n = H.shape
+    normX2 = _array.squared_norm(X)
+    column_norms2 = xp.asarray(_array.column_squared_norms(X))
+    columns = xp.arange(n)
+    U = _unit_columns(xp, xp.asarray(W, copy=True))
+    loss = frobenius_from_factors(X, W, H, normX2)
+    monitor.start(loss)
+    n_iter, stopped = 0, False
+    for n_iter in range(1, params.max_iter + 1):
+        B = _array.Wt_times_X(U, X)  # k x n: u_cᵀ x_j
+        labels = xp.argmax(B, axis=0)
+        best = B[labels, columns]
+        sizes = xp.sum(xp.astype(labels[None, :] == xp.arange(k)[:, None], xp.int64), axis=1)
+        for c in range(k):
+            if int(sizes[c]) > 0:
+                continue
+            # Refill an empty cluster with the column worst represented (largest residual).
+            residual = column_norms2 - xp.astype(best, xp.float64) ** 2
+            j = int(xp.argmax(residual))
+            if float(residual[j]) <= 0:
+                break
+            sizes[labels[j]] -= 1
+            labels[j], best[j] = c, xp.sqrt(column_norms2[j])
+            sizes[c] = 1
+        H = xp.zeros((k, n), dtype=W.dtype)
+        H[labels, columns] = xp.astype(best, W.dtype)
+        norms = xp.sqrt(xp.sum(H * H, axis=1))
+        H = H / xp.where(norms > 0, norms, 1)[:, None]
+        W = _array.X_times_Ht(X, H)
+        # HHᵀ = I, W = XHᵀ: ‖X − WH‖² = ‖X‖² − ‖W‖².
+        loss = 0.5 * max(normX2 - _array.vdot64(W, W), 0.0)
+        U = _unit_columns(xp, W)
+        if monitor(n_iter, W, H, loss):
+            stopped = True
+            break
+    monitor.close()
+    message = monitor.stop_reason if stopped else "max_iter reached"
+    return SolverResult(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
+                        message=message)
+
+
+class _Transposed:
+    """Monitor seen from the transposed problem: reports (W, H) in the user's orientation."""
+
+    def __init__(self, monitor):
+        self._monitor = monitor
+
+    def start(self, loss):
+        self._monitor.start(loss)
+
+    def __call__(self, iteration, W, H, loss):
+        return self._monitor(iteration, H.T, W.T, loss)
+
+    def close(self):
+        self._monitor.close()
+
+    def __getattr__(self, name):  # stop_reason, converged, ...
+        return getattr(self._monitor, name)
+
+
+def solve(X, W, H, *, params, monitor):
+    """Fit ``X ≈ WH`` with HHᵀ = I (``params.orthogonal='H'``) or WᵀW = I ('W')."""
+    if params.orthogonal == "W":
+        result = _solve_H(_array.transpose(X), H.T, W.T, params=params,
+                          monitor=_Transposed(monitor))
+        result.W, result.H = result.H.T, result.W.T
+        return result
+    return _solve_H(X, W, H, params=params, monitor=monitor)
