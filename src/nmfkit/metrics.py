@@ -42,7 +42,7 @@ def sparseness(M, axis=None):
     1.0
     >>> float(sparseness([1.0, 1.0, 1.0, 1.0]))
     0.0
-    >>> sparseness(np.array([[1.0, 0.0], [1.0, 1.0]]), axis=1).tolist()
+    >>> sparseness(np.array([[1.0, 0.0], [1.0, 1.0]]), axis=1).round(6).tolist()
     [1.0, 0.0]
     """
     if _array.is_sparse(M):
