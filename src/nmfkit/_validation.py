@@ -181,22 +181,124 @@ def check_custom_factors(X, W, H, n_components, *, update_H=True):
 
 def check_not_implemented(estimator, beta):
     """Parameters whose features belong to later work raise instead of being ignored."""
-    if beta != 2.0 and estimator.solver not in ("auto", "mu"):
-        raise ValueError(
-            f"solver='{estimator.solver}' minimises the Frobenius loss only; "
-            f"beta_loss={estimator.beta_loss!r} needs solver='mu' (or 'auto')."
-        )
-    if beta != 2.0:
-        raise NotImplementedError(
-            f"beta_loss={estimator.beta_loss!r}: beta divergences other than Frobenius are "
-            "not implemented yet in this version of nmfkit; use beta_loss='frobenius'."
-        )
-    if estimator.missing != "error":
-        raise NotImplementedError("missing='mask' (fitting observed entries only) is not "
-                                  "implemented yet in this version of nmfkit.")
-    if estimator.orthogonal is not None:
-        raise NotImplementedError("orthogonal NMF (orthogonal='W'/'H') is not implemented "
-                                  "yet in this version of nmfkit.")
     if str(estimator.device) != "cpu":
         raise NotImplementedError(f"device={estimator.device!r}: only device='cpu' is "
                                   "implemented in this version of nmfkit.")
+
+
+#: Solvers that minimise each kind of objective (checked before any work).
+_MASK_SOLVERS = ("auto", "mu", "hals", "cd")
+
+
+def check_variant(estimator, beta):
+    """Raise ValueError when the solver cannot fit the chosen loss / mask / orthogonality.
+
+    - β ≠ 2: 'mu' (any β), 'cd' (β = 1: coordinate descent with Newton steps), 'auto';
+    - ``missing='mask'``: 'mu' (any β), 'hals'/'cd' (β = 2, or β = 1 for 'cd'), 'auto';
+    - ``orthogonal``: 'auto' (ONMF-EM), Frobenius loss, no mask, no penalties.
+    """
+    solver, loss = estimator.solver, estimator.beta_loss
+    masked = estimator.missing == "mask"
+    if estimator.orthogonal is not None:
+        what = f"orthogonal={estimator.orthogonal!r}"
+        if solver != "auto":
+            raise ValueError(
+                f"{what} is fitted by its own algorithm (ONMF-EM, Pompili et al. 2014), which "
+                f"keeps the factor exactly orthogonal; solver={solver!r} cannot keep the "
+                "constraint. Use solver='auto'.")
+        if beta != 2.0:
+            raise ValueError(f"{what} is implemented for the Frobenius loss only; got "
+                             f"beta_loss={loss!r}. Use beta_loss='frobenius'.")
+        if masked:
+            raise ValueError(f"{what} cannot be combined with missing='mask'; impute the "
+                             "missing entries first or use orthogonal=None.")
+        alpha_H = estimator.alpha_W if estimator.alpha_H == "same" else estimator.alpha_H
+        if estimator.alpha_W or alpha_H:
+            raise ValueError(f"{what} takes no alpha_W/alpha_H penalty (the constraint already "
+                             "makes the factor sparse: one non-zero per column); set them to 0.")
+        return
+    if beta != 2.0:
+        allowed = ("auto", "mu", "cd") if beta == 1.0 else ("auto", "mu")
+        if solver not in allowed:
+            names = "solver='mu', 'cd' or 'auto'" if beta == 1.0 else "solver='mu' (or 'auto')"
+            raise ValueError(
+                f"solver={solver!r} minimises the Frobenius loss only; "
+                f"beta_loss={loss!r} needs {names}.")
+    if masked and solver not in _MASK_SOLVERS:
+        raise ValueError(
+            f"missing='mask' needs a solver that fits observed entries only: solver='mu', "
+            f"'hals'/'cd' or 'auto'; got solver={solver!r}.")
+    if masked and beta not in (1.0, 2.0) and solver in ("hals", "cd"):
+        raise ValueError(f"missing='mask' with beta_loss={loss!r} needs solver='mu' (or "
+                         f"'auto'); solver={solver!r} handles beta_loss 'frobenius' and "
+                         "'kullback-leibler' only.")
+
+
+def check_data_for_loss(X, beta, *, masked, what="X", axes=("row", "column")):
+    """Data checks that depend on the loss and the mask (after :func:`as_matrix`).
+
+    - β ≤ 0 (Itakura–Saito and below) is undefined where X = 0: ValueError with the
+      count and first position, suggesting a small offset;
+    - with ``missing='mask'``, a row or column with no observed entry has no data to fit.
+    """
+    if masked:
+        if sp.issparse(X):
+            finite = X.tocsr().copy()
+            finite.data = (~np.isnan(finite.data)).astype(np.int8)
+            finite.eliminate_zeros()
+            row_counts = np.diff(finite.indptr)
+            col_counts = np.bincount(finite.indices, minlength=X.shape[1])
+        else:
+            observed = ~np.isnan(np.asarray(X))
+            row_counts, col_counts = observed.sum(axis=1), observed.sum(axis=0)
+        for axis_name, counts in (("row", row_counts), ("column", col_counts)):
+            if axis_name not in axes:
+                continue
+            empty = np.flatnonzero(counts == 0)
+            if empty.size:
+                absent = ("NaN" if not sp.issparse(X) else "absent (unstored)")
+                raise ValueError(
+                    f"With missing='mask', {what} has {empty.size} {axis_name}(s) with no "
+                    f"observed entry (first: {axis_name} {int(empty[0])}; all its entries are "
+                    f"{absent}): nothing constrains its factor. Drop those {axis_name}s, or "
+                    "give them at least one observed value.")
+    if beta > 0:
+        return
+    name = "itakura-saito" if beta == 0 else f"beta_loss={beta}"
+    if sp.issparse(X):
+        C = X.tocsr()
+        stored_zero = C.data == 0
+        if masked:
+            n_zero = int(stored_zero.sum())
+            if n_zero:
+                rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))[stored_zero]
+                first = (int(rows[0]), int(C.indices[stored_zero][0]))
+        else:
+            n_zero = C.shape[0] * C.shape[1] - int((C.data != 0).sum())
+            if n_zero:
+                first = _first_sparse_zero(C)
+    else:
+        A = np.asarray(X)
+        with np.errstate(invalid="ignore"):
+            zero = A == 0
+        n_zero = int(zero.sum())
+        if n_zero:
+            first = tuple(int(i) for i in _first_position(zero))
+    if n_zero:
+        raise ValueError(
+            f"{name} divergence is undefined where {what} = 0, and {what} has {n_zero} zero "
+            f"entries (first at row {first[0]}, column {first[1]}). Add a small offset "
+            f"(e.g. X + 1e-6 * X.max()), use beta_loss > 0 such as 'kullback-leibler'"
+            + (", or missing='mask' with the zeros unstored." if sp.issparse(X) else "."))
+
+
+def _first_sparse_zero(C):
+    """(row, column) of the first zero (implicit or stored) of a CSR matrix."""
+    n = C.shape[1]
+    for i in range(C.shape[0]):
+        start, stop = C.indptr[i], C.indptr[i + 1]
+        nonzero = np.zeros(n, dtype=bool)
+        nonzero[C.indices[start:stop][C.data[start:stop] != 0]] = True
+        if not nonzero.all():
+            return i, int(np.argmin(nonzero))
+    return 0, 0

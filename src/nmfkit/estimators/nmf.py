@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _array, _validation
 from ..init import initialize, resolve_init
 from ..monitor import Monitor
-from ..objectives import Penalty
+from ..objectives import Penalty, beta_divergence
 from ..solvers import get_solver
 from ..solvers.anls import nnls
 from ..solvers.result import SolverParams
@@ -48,7 +48,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         'anls': exact alternating non-negative least squares (block principal pivoting);
         'pgd': projected gradient with line search (Lin 2007).
     beta_loss : {'frobenius', 'kullback-leibler', 'itakura-saito'} or float, default='frobenius'
-        Divergence minimised.  This version implements 'frobenius'.
+        β-divergence minimised (β = 2, 1, 0, or any float; scikit-learn's definition,
+        see :func:`nmfkit.objectives.beta_divergence`).  β ≠ 2 is fitted by 'mu'
+        (Févotte & Idier 2011 updates with their MM exponent: the divergence never
+        increases) or, for KL, by 'cd' (coordinate descent with Newton steps, Hsieh &
+        Dhillon 2011), which 'auto' picks.  On sparse X, WH is evaluated only at the
+        stored entries for KL.  β ≤ 0 (Itakura–Saito) needs X > 0: zeros raise ValueError.
     tol : float, default=1e-4
         Stopping rule: stop when the objective fell by less than ``tol`` times its
         value over the last 10 iterations (``L[t−10] − L[t] ≤ tol·L[t]``).  Unlike
@@ -72,9 +77,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``callback(iteration, W, H, loss)`` after every iteration; returning True
         stops the fit, keeping the factors so far.
     orthogonal : None, 'W' or 'H'
-        Orthogonal NMF (not implemented in this version: raises NotImplementedError).
+        Orthogonal NMF: 'H' constrains HHᵀ = I (ONMF-H, clusters the columns of X),
+        'W' constrains WᵀW = I (clusters the rows).  Fitted by ONMF-EM (Pompili, Gillis,
+        Absil & Glineur 2014), which keeps the constraint exactly: each column of H (row
+        of W) has one non-zero, so ``argmax`` gives hard cluster labels.  Needs
+        ``solver='auto'``, the Frobenius loss, no mask and no penalties.
     missing : {'error', 'mask'}, default='error'
-        'mask' (fit observed entries only) is not implemented in this version.
+        'error': NaN in X raises.  'mask': only observed entries are fitted — NaN entries
+        of dense X, and absent entries of sparse X (stored entries, zeros included, are
+        observed: the recommender convention).  Fitted by 'mu' (any β) or, for β ∈ {1, 2},
+        by coordinate descent on the observed entries ('auto', 'hals'/'cd'), in O(nnz·k)
+        time and memory per iteration.  Every row and column needs an observed entry.
     device : str, default='cpu'
         Compute device; this version implements 'cpu'.
 
@@ -84,11 +97,16 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         H, the parts.
     n_components_ : int
     reconstruction_err_ : float
-        ‖X − WH‖_F of the fit (β = 2), as scikit-learn reports it.
+        √(2·D_β(X | WH)) over the observed entries, as scikit-learn defines it
+        (‖X − WH‖_F for β = 2).
     n_iter_ : int
     converged_ : bool
     loss_curve_ : pandas.DataFrame
-        Columns ``iteration``, ``seconds``, ``loss`` (the penalised objective).
+        Columns ``iteration``, ``seconds``, ``loss`` (the penalised objective: the
+        β-divergence itself, plus penalties).
+    orthogonality_ : float
+        With ``orthogonal`` set: ‖ĤĤᵀ − I‖_F (or ‖ŴᵀŴ − I‖_F) of the factor normalised to
+        unit rows (columns); 0 up to rounding.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when X was a DataFrame with string columns.
 
@@ -163,9 +181,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W, H : array-like, optional
             Initial factors for ``init='custom'`` (W may be omitted only with H fixed).
         """
-        X = _validation.as_matrix(self, X, reset=True)
+        masked = self.missing == "mask"
+        X = _validation.as_matrix(self, X, reset=True, allow_nan=masked)
         beta = _validation.beta_value(self.beta_loss)
         _validation.check_not_implemented(self, beta)
+        _validation.check_variant(self, beta)
+        _validation.check_data_for_loss(X, beta, masked=masked)
         init = "custom" if (self.init in ("auto", None) and H is not None and W is not None) \
             else self.init
         if init == "custom":
@@ -177,8 +198,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         solver_name = self._solver_name(beta)
         solve = get_solver(solver_name)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
-                              shuffle=self.shuffle, random_state=self.random_state)
-        normX2 = _array.squared_norm(X)
+                              shuffle=self.shuffle, random_state=self.random_state,
+                              missing=masked, orthogonal=self.orthogonal)
+        X_init = _masked_zero_filled(X) if masked else X
+        normX2 = _array.squared_norm(X_init)
         floor = 10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2
 
         seeds = self._restart_seeds()
@@ -189,7 +212,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 start = (W0, H0)
             else:
                 scheme = init if restart == 0 else "random"
-                start = initialize(X, k, scheme, random_state=seed)
+                start = initialize(X_init, k, scheme, random_state=seed)
+                if masked:
+                    start = _rescale_to_observed(X, *start)
             monitor = Monitor(tol=self.tol, max_iter=self.max_iter, floor=floor,
                               callback=self.callback, verbose=self.verbose,
                               description=f"NMF[{solver_name}]" + (
@@ -214,7 +239,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 break
 
         (W_fit, H_fit, loss_fit, n_iter, converged, message), monitor = best
-        if solver_name == "mu" and beta == 2.0 and message != "interrupted":
+        if solver_name == "mu" and beta == 2.0 and not masked and message != "interrupted":
             # MU approaches the optimal W for the final H only sublinearly; finish with the
             # exact block step (it can only lower the objective), so that fit_transform(X)
             # and transform(X) agree as scikit-learn's estimator checks require.
@@ -227,7 +252,14 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.converged_ = bool(converged)
         self.solver_ = solver_name
         self.stop_reason_ = message
-        self.reconstruction_err_ = float(np.sqrt(_array.dense_residual_squared_norm(X, W_fit, H_fit)))
+        if beta == 2.0 and not masked:
+            self.reconstruction_err_ = float(np.sqrt(
+                _array.dense_residual_squared_norm(X, W_fit, H_fit)))
+        else:  # scikit-learn's definition for every β: √(2·D_β(X | WH)), observed entries
+            self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, beta_divergence(
+                X, W_fit, H_fit, beta, missing=masked))))
+        if self.orthogonal is not None:
+            self.orthogonality_ = _orthogonality(W_fit if self.orthogonal == "W" else H_fit.T)
         self.loss_curve_ = pd.DataFrame(monitor.history, columns=["iteration", "seconds", "loss"])
         if not converged and message == "max_iter reached" and self.tol > 0:
             warnings.warn(
@@ -238,8 +270,18 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return W_fit
 
     def _solver_name(self, beta):
+        """Internal solver for (solver, β, missing, orthogonal); combinations are checked."""
+        if self.orthogonal is not None:
+            return "onmf"
+        masked = self.missing == "mask"
         if self.solver == "auto":
+            # Coordinate descent with Newton steps reaches MU's KL objective several times
+            # sooner (benchmarks/kl_speed.py); on masked data it is exact weighted HALS.
+            if beta == 1.0 or (masked and beta == 2.0):
+                return "newton-cd"
             return "hals" if beta == 2.0 else "mu"
+        if self.solver in ("cd", "hals") and (beta == 1.0 or masked):
+            return "newton-cd"
         return "hals" if self.solver == "cd" else self.solver
 
     def _restart_seeds(self):
@@ -250,7 +292,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ using a fit
     def transform(self, X):
-        """W for new data: the exact non-negative least-squares fit with H fixed.
+        """W for new data with H fixed.
+
+        Frobenius loss: the exact non-negative least-squares fit.  Other β, or
+        ``missing='mask'`` (NaN entries of new rows are unobserved): the fit's solver
+        run on W alone from a constant start, as scikit-learn does for β ≠ 2.
 
         Parameters
         ----------
@@ -261,10 +307,25 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        X = _validation.as_matrix(self, X, reset=False)
+        masked = self.missing == "mask"
+        X = _validation.as_matrix(self, X, reset=False, allow_nan=masked)
         H = self.components_.astype(X.dtype, copy=False)
         penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
-        return np.ascontiguousarray(self._solve_W(X, H, penalty).T)
+        beta = _validation.beta_value(self.beta_loss)
+        if beta == 2.0 and not masked:
+            return np.ascontiguousarray(self._solve_W(X, H, penalty).T)
+        _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",))
+        solver_name = self._solver_name(beta)
+        params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
+                              update_H=False, missing=masked)
+        X_obs = _masked_zero_filled(X) if masked else X
+        W0 = np.full((X.shape[0], H.shape[0]), np.sqrt(max(
+            float(X_obs.sum()) / max(1, _observed_count(X, masked)), 1e-12) / H.shape[0]),
+            dtype=X.dtype)
+        monitor = Monitor(tol=self.tol, max_iter=self.max_iter, description="NMF.transform")
+        with _array.blas_threads_for(X, H.shape[0]):
+            result = get_solver(solver_name)(X, W0, H, params=params, monitor=monitor)
+        return np.ascontiguousarray(_array.to_numpy(result.W))
 
     @staticmethod
     def _solve_W(X, H, penalty):
@@ -298,3 +359,46 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         from .persistence import save
 
         save(self, path, extras=extras)
+
+
+def _masked_zero_filled(X):
+    """X with unobserved entries (NaN) as 0: the matrix the initialisation sees."""
+    if _array.is_sparse(X):
+        X = X.copy()
+        X.data[np.isnan(X.data)] = 0
+        return X
+    return np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
+
+
+def _observed_count(X, masked):
+    """Number of entries the fit sees (observed ones when masked)."""
+    if not masked:
+        return X.shape[0] * X.shape[1]
+    if _array.is_sparse(X):
+        return int(np.count_nonzero(~np.isnan(X.data)))
+    return int(np.count_nonzero(~np.isnan(X)))
+
+
+def _rescale_to_observed(X, W, H):
+    """Scale (W, H) so that WH has X's mean over the observed entries.
+
+    The initialisation sees unobserved entries as zeros, which biases WH towards 0
+    where the data are ratings; one scalar fixes the level (both factors by its root).
+    """
+    from ..objectives import BetaData
+
+    data = BetaData(X, 2.0, missing=True)
+    model_mean = float(np.mean(data.model(W, H))) if data.S.nnz else 0.0
+    observed_mean = float(np.mean(data.S.values)) if data.S.nnz else 0.0
+    if model_mean > 0 and observed_mean > 0:
+        c = np.sqrt(observed_mean / model_mean)
+        W, H = W * c, H * c
+    return W, H
+
+
+def _orthogonality(F):
+    """‖F̂ᵀF̂ − I‖_F for F with unit-norm columns (F = W, or Hᵀ)."""
+    F = np.asarray(F, dtype=np.float64)
+    norms = np.linalg.norm(F, axis=0)
+    F = F / np.where(norms > 0, norms, 1)
+    return float(np.linalg.norm(F.T @ F - np.eye(F.shape[1])))
