@@ -32,3 +32,9 @@ test: $(VENV)/.test-installed browser
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache nmfkit-demo
+
+# Side-by-side speed benchmark (issue 3): own venv in benchmarks/.venv, writes
+# benchmarks/RESULTS.md and benchmarks/results/results.json. Pass options with
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --problems a,c".
+bench:
+	bash benchmarks/run.sh $(BENCH_ARGS)

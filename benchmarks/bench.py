@@ -1,0 +1,422 @@
+"""nmfkit against its peers, side by side in one run (issue 3). Entry point of `make bench`.
+
+    python benchmarks/bench.py                      # everything (~1 hour on 2 cores)
+    python benchmarks/bench.py --quick              # small sizes, short caps (~5 min)
+    python benchmarks/bench.py --problems a,c --contenders nmfkit,sklearn-cd
+
+Protocol, per problem:
+ 0. floor     the two products X H^T and W^T X with the problem's own arrays (median of 5)
+ 1. trace     every contender once, from the same W0, H0, tol=0, up to an iteration and
+              time budget; the objective after every iteration, evaluated by
+              objective.py in float64 (evaluation time kept out of the clock).
+              best = the lowest objective any contender reached; targets = best x 1.01
+              and best x 1.001; n_1, n_0.1 = first iteration at or under each target.
+ 2. timed     each contender again in fresh processes, `repeats` times, contenders
+              alternating (rotated every round): runs of max_iter = n_1 and n_0.1 with
+              tol=0 and no hook. Wall time of the library's fit call only; the returned
+              W, H are re-evaluated here, so a time counts only if its run reached the
+              target. Contenders that never reached 0.1 % get a run sized to the budget
+              for their seconds per iteration.
+ 3. per-iter  nmfkit solver='hals' for a fixed number of iterations (problems d, e): its
+              seconds per iteration against the floor.
+ 4. defaults  the drop-in case: NMF(n_components=k) of scikit-learn and of nmfkit, each
+              library's defaults otherwise; time and final objective.
+Results go to benchmarks/results/results[-quick].json and benchmarks/RESULTS[-quick].md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import importlib.metadata as md
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import contenders as C  # noqa: E402
+import objective as O  # noqa: E402
+import problems as P  # noqa: E402
+import report  # noqa: E402
+
+
+@dataclasses.dataclass
+class Budget:
+    trace_iter: int      # iteration cap of a trace
+    trace_s: float       # time cap of a trace (library time, evaluation excluded)
+    repeats: int         # rounds of timed runs
+    periter_n: int = 0   # iterations of the nmfkit-hals per-iteration run (0: none)
+    defaults_repeats: int = 1
+
+
+FULL_BUDGET = {
+    "a": Budget(2000, 20, 3, defaults_repeats=3),
+    "b": Budget(2000, 20, 3, defaults_repeats=3),
+    "c": Budget(2000, 20, 3, defaults_repeats=3),
+    "d": Budget(1000, 45, 2, periter_n=20, defaults_repeats=2),
+    "e": Budget(400, 60, 1, periter_n=10, defaults_repeats=1),
+}
+QUICK_BUDGET = {key: Budget(300, 3, 1, periter_n=10 if key in "de" else 0, defaults_repeats=1)
+                for key in "abcde"}
+
+RUN_TIMEOUT_S = 300.0     # hard cap on one worker process (kill, record 'timeout')
+RSS_LIMIT = 16 * 2**30    # kill a worker whose resident memory passes this
+
+
+# ----------------------------------------------------------------------------- machine
+def machine_info(threads: int) -> dict:
+    import psutil
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("nmfkit", "numpy", "scipy", "scikit-learn", "nimfa", "torch", "torchnmf",
+                "nmf-torch", "threadpoolctl", "bokeh-sampledata"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    try:
+        commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        commit = ""
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads,
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "versions": versions, "nmfkit_commit": commit,
+            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+def thread_env(threads: int) -> dict:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+        env[var] = str(threads)
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+# ----------------------------------------------------------------------------- processes
+class Runner:
+    def __init__(self, threads: int, workdir: Path, log):
+        self.threads = threads
+        self.env = thread_env(threads)
+        self.workdir = workdir
+        self.log = log
+        self.count = 0
+
+    def background_cpu(self) -> tuple[float, float]:
+        """Machine CPU busy % and steal % over 0.5 s while none of our workers runs."""
+        import psutil
+
+        t = psutil.cpu_times_percent(interval=0.5)
+        return float(100.0 - t.idle - getattr(t, "iowait", 0.0)), float(getattr(t, "steal", 0.0))
+
+    def run(self, job: dict, timeout: float = RUN_TIMEOUT_S) -> dict:
+        """Run one worker job in a fresh process; never raises for the job's failures."""
+        import psutil
+
+        self.count += 1
+        tag = f"job{self.count:04d}"
+        out_dir = self.workdir / tag
+        out_dir.mkdir()
+        job = dict(job, threads=self.threads, out_dir=str(out_dir), tag=tag)
+        job_path, res_path = out_dir / "job.json", out_dir / "result.json"
+        job_path.write_text(json.dumps(job))
+        bg = self.background_cpu()
+        with open(out_dir / "log.txt", "wb") as logf:
+            proc = subprocess.Popen([sys.executable, str(HERE / "worker.py"), str(job_path),
+                                     str(res_path)], env=self.env, stdout=logf, stderr=logf)
+            t0 = time.monotonic()
+            killed, peak_sampled, status, rusage = None, 0, 0, None
+            ps = psutil.Process(proc.pid)
+            while True:
+                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                try:
+                    rss = ps.memory_info().rss
+                    peak_sampled = max(peak_sampled, rss)
+                except psutil.Error:
+                    rss = 0
+                if killed is None and time.monotonic() - t0 > timeout:
+                    killed = f"timeout: over {timeout:.0f} s"
+                elif killed is None and rss > RSS_LIMIT:
+                    killed = f"memory: resident {rss / 2**30:.1f} GiB > {RSS_LIMIT / 2**30:.0f} GiB"
+                if killed:
+                    proc.kill()
+                    pid, status, rusage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.05)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        if res_path.exists() and not killed:
+            res = json.loads(res_path.read_text())
+        else:
+            res = {"status": "killed" if killed else "crashed",
+                   "error": killed or f"exit code {proc.returncode}"}
+        res["process_maxrss"] = rusage.ru_maxrss * 1024 if rusage else None
+        res["process_wall_s"] = wall
+        res["background_cpu_pct"], res["background_steal_pct"] = bg
+        res["log"] = str(out_dir / "log.txt")
+        if res.get("status") != "ok":
+            tail = (out_dir / "log.txt").read_text(errors="replace")[-800:]
+            res["log_tail"] = tail
+            self.log(f"      ! {job.get('contender') or job.get('library') or job['mode']}: "
+                     f"{res['status']}: {res.get('error')}")
+        return res
+
+
+# ----------------------------------------------------------------------------- phases
+def first_at_or_below(curve, target):
+    for it, sec, obj in curve:
+        if it > 0 and obj == obj and obj <= target:
+            return it, sec
+    return None, None
+
+
+def run_problem(key, prob, budget, names, runner, log):
+    import scipy.sparse as sp
+
+    log(f"== problem {key}: {prob.title}")
+    t_prob = time.monotonic()
+    subprocess.run([sys.executable, str(HERE / "problems.py"), key]
+                   + (["--quick"] if runner.quick else []), check=True, env=runner.env,
+                   stdout=subprocess.DEVNULL)
+    cache = P.cache_dir(prob)
+    X, W0, H0, meta = P.load(cache)
+    X_sq = O.sq_norm(X)
+    entry = {"problem": dataclasses.asdict(prob), "shape": meta["shape"], "nnz": meta["nnz"],
+             "dtype": meta["dtype"], "sparse": meta["sparse"], "X_sq": X_sq,
+             "budget": dataclasses.asdict(budget), "contenders": {}}
+    base = {"cache": str(cache)}
+    log(f"   shape {meta['shape']}, nnz {meta['nnz']}, {meta['dtype']}"
+        + (" (sparse)" if meta["sparse"] else ""))
+
+    # 0. floor
+    fl = runner.run(dict(base, mode="floor", repeats=5))
+    entry["floor"] = fl
+    log(f"   floor X H^T + W^T X = {fl.get('floor_s', float('nan')):.4f} s")
+
+    all_c = C.all_contenders()
+    active = []
+    for name in names:
+        c = all_c[name]
+        why = c.skip_reason(prob, meta)
+        if why:
+            entry["contenders"][name] = {"status": "skipped", "reason": why, "note": c.note}
+            log(f"   - {name}: skipped ({why})")
+        else:
+            active.append(name)
+            entry["contenders"][name] = {"status": "ok", "note": c.note, "library": c.library}
+
+    # 1. traces
+    for name in active:
+        r = runner.run(dict(base, mode="trace", contender=name, max_iter=budget.trace_iter,
+                            time_cap=budget.trace_s))
+        ce = entry["contenders"][name]
+        ce["trace"] = {k: r.get(k) for k in ("status", "error", "curve", "trace_mode",
+                                             "process_wall_s", "loadavg_start",
+                                             "background_cpu_pct", "log_tail")}
+        if r.get("status") != "ok" or not r.get("curve") or len(r["curve"]) < 2:
+            ce["status"] = r.get("status") if r.get("status") != "ok" else "error"
+            ce["reason"] = r.get("error") or "no iteration completed"
+            log(f"   x {name}: trace failed: {ce['reason']}")
+            continue
+        curve = r["curve"]
+        ce["final_obj"] = curve[-1][2]
+        ce["trace_iters"] = curve[-1][0]
+        ce["trace_s"] = curve[-1][1]
+        log(f"   . {name}: trace {curve[-1][0]} it in {curve[-1][1]:.2f} s, "
+            f"obj {curve[-1][2]:.6g}")
+
+    finals = [ce["final_obj"] for ce in entry["contenders"].values()
+              if ce.get("final_obj") is not None and math.isfinite(ce["final_obj"])]
+    if not finals:
+        entry["elapsed_s"] = time.monotonic() - t_prob
+        return entry
+    best = min(min(obj for it, _, obj in ce["trace"]["curve"] if obj == obj)
+               for ce in entry["contenders"].values() if ce.get("final_obj") is not None)
+    entry["best_obj"] = best
+    entry["targets"] = {"1%": best * 1.01, "0.1%": best * 1.001}
+    if prob.loss == "frobenius":
+        entry["best_rel_err"] = O.relative_error(X_sq, best)
+
+    # 2. timed runs
+    plan = {}
+    for name in active:
+        ce = entry["contenders"][name]
+        if ce.get("final_obj") is None:
+            continue
+        curve = ce["trace"]["curve"]
+        n1, s1 = first_at_or_below(curve, entry["targets"]["1%"])
+        n01, s01 = first_at_or_below(curve, entry["targets"]["0.1%"])
+        ce.update(n_1=n1, n_01=n01, trace_s_1=s1, trace_s_01=s01)
+        spi = curve[-1][1] / max(curve[-1][0], 1)
+        iters = []
+        if n1:
+            iters.append(n1)
+        if n01:
+            if n01 != n1:
+                iters.append(n01)
+        else:  # never reached 0.1 %: one run for seconds/iteration, half the trace budget
+            iters.append(max(1, min(curve[-1][0], int(0.5 * budget.trace_s / max(spi, 1e-9)))))
+        plan[name] = sorted(set(iters))
+        ce["timed"] = []
+    order = list(plan)
+    for rep in range(budget.repeats):
+        k = rep % max(len(order), 1)
+        for name in order[k:] + order[:k]:
+            ce = entry["contenders"][name]
+            est = sum(plan[name]) * ce["trace_s"] / max(ce["trace_iters"], 1)
+            r = runner.run(dict(base, mode="timed", contender=name, iters=plan[name]),
+                           timeout=min(RUN_TIMEOUT_S, max(60.0, 6 * est + 30)))
+            _evaluate_runs(r, X, prob, X_sq, entry["targets"])
+            ce["timed"].append(_slim(r))
+            log(f"   > {name} round {rep + 1}: " + ", ".join(
+                f"{x['max_iter']} it {x['seconds']:.3f} s obj {x['obj']:.6g}"
+                for x in r.get("runs", [])) + (f" [{r['status']}]" if r["status"] != "ok" else ""))
+
+    # 3. nmfkit hals seconds per iteration against the floor
+    if budget.periter_n and "nmfkit" in names:
+        c = all_c["nmfkit-hals"]
+        why = c.skip_reason(prob, meta)
+        pe = entry["periter_hals"] = {"n": budget.periter_n, "runs": [], "skip": why}
+        if not why:
+            for rep in range(budget.repeats):
+                r = runner.run(dict(base, mode="timed", contender="nmfkit-hals",
+                                    iters=[budget.periter_n]))
+                _evaluate_runs(r, X, prob, X_sq, entry["targets"])
+                pe["runs"].append(_slim(r))
+                log(f"   > nmfkit-hals per-iteration: " + ", ".join(
+                    f"{x['n_iter']} it {x['seconds']:.3f} s" for x in r.get("runs", [])))
+
+    # 4. drop-in defaults
+    libs = [lib for lib in ("sklearn", "nmfkit")
+            if (lib == "sklearn" and any(n.startswith("sklearn") for n in names))
+            or (lib == "nmfkit" and "nmfkit" in names)]
+    entry["defaults"] = {lib: [] for lib in libs}
+    for rep in range(budget.defaults_repeats):
+        for lib in (libs if rep % 2 == 0 else libs[::-1]):
+            r = runner.run(dict(base, mode="defaults", library=lib))
+            _evaluate_runs(r, X, prob, X_sq, entry["targets"])
+            entry["defaults"][lib].append(_slim(r))
+            log(f"   > defaults {lib}: " + ", ".join(
+                f"{x['n_iter']} it {x['seconds']:.3f} s obj {x['obj']:.6g}"
+                for x in r.get("runs", [])) + (f" [{r['status']}]" if r["status"] != "ok" else ""))
+    entry["elapsed_s"] = time.monotonic() - t_prob
+    log(f"   problem {key} done in {entry['elapsed_s']:.0f} s")
+    del X
+    return entry
+
+
+def _evaluate_runs(r, X, prob, X_sq, targets):
+    for run in r.get("runs", []):
+        try:
+            W = np.load(run.pop("W"))
+            H = np.load(run.pop("H"))
+            obj = O.objective(X, W, H, prob.loss, X_sq)
+        except Exception as exc:
+            obj = float("nan")
+            run["eval_error"] = str(exc)
+        run["obj"] = obj
+        if prob.loss == "frobenius":
+            run["rel_err"] = O.relative_error(X_sq, obj)
+        run["reached_1%"] = bool(obj <= targets["1%"])
+        run["reached_0.1%"] = bool(obj <= targets["0.1%"])
+
+
+def _slim(r):
+    keep = ("status", "error", "runs", "rss_base", "maxrss", "process_maxrss",
+            "process_wall_s", "loadavg_start", "loadavg_end", "background_cpu_pct",
+            "background_steal_pct",
+            "log_tail", "torch_threads", "threadpools")
+    return {k: r[k] for k in keep if k in r}
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes and short caps")
+    ap.add_argument("--problems", default="a,b,c,d,e")
+    ap.add_argument("--contenders", default=",".join(C.DEFAULT),
+                    help="comma list from: " + ", ".join(C.all_contenders()))
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--repeats", type=int, help="override the rounds of timed runs")
+    ap.add_argument("--trace-seconds", type=float, help="override the trace time cap")
+    ap.add_argument("--out", help="JSON path (default benchmarks/results/results[-quick].json)")
+    ap.add_argument("--keep-work", action="store_true", help="keep the worker folders")
+    args = ap.parse_args(argv)
+
+    keys = [k.strip() for k in args.problems.split(",") if k.strip()]
+    names = [n.strip() for n in args.contenders.split(",") if n.strip()]
+    unknown = [n for n in names if n not in C.all_contenders()] + [
+        k for k in keys if k not in P.FULL]
+    if unknown:
+        ap.error(f"unknown: {', '.join(unknown)}")
+    suffix = "-quick" if args.quick else ""
+    out = Path(args.out) if args.out else HERE / "results" / f"results{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    md_path = out.parent.parent / f"RESULTS{suffix}.md" if not args.out else out.with_suffix(".md")
+
+    def log(msg):
+        print(msg, flush=True)
+
+    budgets = QUICK_BUDGET if args.quick else FULL_BUDGET
+    workdir = Path(tempfile.mkdtemp(prefix="nmfkit-bench-"))
+    runner = Runner(args.threads, workdir, log)
+    runner.quick = args.quick
+    results = {"meta": machine_info(args.threads), "quick": args.quick, "problems": {},
+               "contenders": {n: C.all_contenders()[n].note for n in names},
+               "argv": sys.argv[1:]}
+    import psutil
+
+    results["meta"]["loadavg_before"] = os.getloadavg()
+    log(f"machine: {results['meta']['cpu']}, {results['meta']['cores']} cores, "
+        f"threads {args.threads}, load {os.getloadavg()[0]:.2f}")
+    t0 = time.monotonic()
+    try:
+        for key in keys:
+            budget = dataclasses.replace(budgets[key])
+            if args.repeats:
+                budget.repeats = args.repeats
+                budget.defaults_repeats = args.repeats
+            if args.trace_seconds:
+                budget.trace_s = args.trace_seconds
+            results["problems"][key] = run_problem(key, P.get(key, args.quick), budget, names,
+                                                   runner, log)
+            results["meta"]["elapsed_s"] = time.monotonic() - t0
+            out.write_text(json.dumps(results, indent=1, default=float))
+    finally:
+        if not args.keep_work:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results["meta"]["loadavg_after"] = os.getloadavg()
+    results["meta"]["elapsed_s"] = time.monotonic() - t0
+    out.write_text(json.dumps(results, indent=1, default=float))
+    md_path.write_text(report.render(results, json_name=os.path.relpath(out, md_path.parent)))
+    log(f"wrote {out} and {md_path} in {results['meta']['elapsed_s']:.0f} s")
+    del psutil
+
+
+if __name__ == "__main__":
+    main()
