@@ -41,9 +41,9 @@ MAX_INNER_DEFAULT = 20
 
 # A deterministic cost model for ρ (timing would make results depend on machine load).
 # Rates are rough for a laptop-class CPU; only their ratios matter.
-GEMM_FLOPS = 30e9  # dense X: products are matrix-matrix (BLAS 3)
+GEMM_FLOPS = 20e9  # dense X: products are matrix-matrix (BLAS 3)
 SPARSE_FLOPS = 1.5e9  # sparse X: one pass over the stored entries per column of the factor
-GEMV_FLOPS = 4e9  # a pass costs k matrix-vector products of a k x r factor, or one k x k x r gemm
+GEMV_FLOPS = 8e9  # a pass costs k matrix-vector products of a k x r factor, or one k x k x r gemm
 ELEMENT_RATE = 1e9  # elementwise passes over a row of U, per second
 CALL_SECONDS = 4e-6  # interpreter overhead of one array call
 
