@@ -6,8 +6,9 @@ the history that becomes ``loss_curve_``, the progress bar and log, the user's
 callback, a time limit and the snapshot kept for Ctrl-C.
 
 Stopping rule (documented in :class:`nmfkit.NMF`): stop when, over the last
-``window`` iterations, the objective fell by less than ``tol`` times its current
-value, i.e. ``L[t − window] − L[t] ≤ tol · max(L[t], 10⁻³ · tol · L[0])`` (the second term
+``window`` iterations, the objective fell on average by less than ``tol`` times its
+current value per iteration, i.e.
+``L[t − window] − L[t] ≤ window · tol · max(L[t], 10⁻³ · tol · L[0])`` (the second term
 ends fits that approach an exact factorization ever more slowly); or when the
 objective is below ``floor`` (an exact fit up to rounding).  With ``tol=0`` only ``max_iter``, the
 callback, the time limit or an exact fit stop the solver.
@@ -26,8 +27,8 @@ class Monitor:
     Parameters
     ----------
     tol : float
-        Relative decrease of the objective over ``window`` iterations below which the
-        solver has converged.
+        Average relative decrease of the objective per iteration, over the last
+        ``window`` iterations, below which the solver has converged.
     max_iter : int
         Iteration budget (used for the progress bar's length).
     window : int
@@ -97,7 +98,7 @@ class Monitor:
             return True
         if self.tol > 0 and len(self.history) > self.window:
             before = self.history[-1 - self.window][2]
-            if before - loss <= self.tol * max(loss, 1e-3 * self.tol * self.history[0][2]):
+            if before - loss <= self.window * self.tol * max(loss, 1e-3 * self.tol * self.history[0][2]):
                 self.converged, self.stop_reason = True, "converged"
                 return True
         if self.time_limit is not None and seconds >= self.time_limit:

@@ -55,10 +55,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Dhillon 2011), which 'auto' picks.  On sparse X, WH is evaluated only at the
         stored entries for KL.  β ≤ 0 (Itakura–Saito) needs X > 0: zeros raise ValueError.
     tol : float, default=1e-4
-        Stopping rule: stop when the objective fell by less than ``tol`` times its
-        value over the last 10 iterations (``L[t−10] − L[t] ≤ tol·L[t]``).  Unlike
-        scikit-learn's rule it does not stop while the objective still drops by more
-        than ~tol/10 per iteration.
+        Stopping rule: stop when the objective fell on average by less than ``tol``
+        times its value per iteration over the last 10 iterations
+        (``L[t−10] − L[t] ≤ 10·tol·L[t]``), i.e. when further iterations stop paying.
+        scikit-learn's rule, on the size of the updates relative to the first, often
+        stops while the objective still falls faster than that.
     max_iter : int, default=200
         Maximum number of outer iterations.
     random_state : int, RandomState instance or None, default=None
