@@ -1,0 +1,178 @@
+"""missing='mask': fit the observed entries only (NaN in dense X, absent in sparse X)."""
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nmfkit import NMF
+from nmfkit.objectives import beta_divergence
+
+
+def low_rank(m=80, n=60, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((m, k)) @ rng.random((k, n)) + 0.1
+
+
+def hide(X, fraction, seed=0):
+    rng = np.random.default_rng(seed)
+    hidden = rng.random(X.shape) < fraction
+    Xm = X.copy()
+    Xm[hidden] = np.nan
+    return Xm, hidden
+
+
+def fit(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = NMF(**params)
+        W = model.fit_transform(X, **params.pop("_start", {}))
+    return model, W
+
+
+def rmse(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+@pytest.mark.parametrize("solver", ["auto", "mu", "hals"])
+def test_hidden_entries_are_predicted(solver):
+    from sklearn.decomposition import NMF as SkNMF
+
+    X = low_rank()
+    Xm, hidden = hide(X, 0.2)
+    model, W = fit(Xm, n_components=3, missing="mask", solver=solver, random_state=0,
+                   tol=1e-7, max_iter=2000 if solver == "mu" else 300)
+    ours = rmse((W @ model.components_)[hidden], X[hidden])
+    mean_imputation = rmse(np.nanmean(Xm), X[hidden])
+    zero_filled = np.where(hidden, 0, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkNMF(3, random_state=0, max_iter=500)
+        sk_W = sk.fit_transform(zero_filled)
+    theirs = rmse((sk_W @ sk.components_)[hidden], X[hidden])
+    assert ours < 0.5 * mean_imputation
+    assert ours < theirs
+
+
+@pytest.mark.parametrize("solver", ["auto", "mu"])
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+def test_objective_sums_observed_entries_only_and_never_increases(solver, beta):
+    Xm, hidden = hide(low_rank(seed=1), 0.3, seed=1)
+    model, W = fit(Xm, n_components=3, missing="mask", solver=solver, beta_loss=beta,
+                   random_state=0, tol=0, max_iter=50)
+    loss = model.loss_curve_["loss"].to_numpy()
+    assert np.all(np.diff(loss) <= 1e-10 * loss[0])
+    H = model.components_
+    observed = ~hidden
+    if beta == 2.0:
+        expected = 0.5 * np.sum((Xm - W @ H)[observed] ** 2)
+    else:
+        X_obs, Y_obs = Xm[observed], (W @ H)[observed]
+        expected = np.sum(X_obs * np.log(X_obs / Y_obs) - X_obs + Y_obs)
+    assert loss[-1] == pytest.approx(expected, rel=1e-6)
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * expected), rel=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["auto", "mu"])
+def test_sparse_stored_entries_are_the_observed_ones(solver):
+    rng = np.random.default_rng(2)
+    X = low_rank(seed=2)
+    keep = rng.random(X.shape) < 0.5
+    keep[np.arange(80), np.arange(80) % 60] = True  # every row and column observed
+    Xs = sp.csr_matrix(np.where(keep, X, 0))
+    Xs.data[:5] = 0.0  # stored zeros are observed ratings of 0, not missing
+    W0, H0 = rng.random((80, 3)) + 0.1, rng.random((3, 60)) + 0.1
+    out = []
+    for data in (Xs, _dense_with_stored(Xs)):
+        model = NMF(3, missing="mask", solver=solver, init="custom", tol=0, max_iter=30)
+        W = model.fit_transform(data, W=W0.copy(), H=H0.copy())
+        out.append((W @ model.components_, model.reconstruction_err_))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-6, atol=1e-9)
+    assert out[0][1] == pytest.approx(out[1][1], rel=1e-6)
+
+
+def _dense_with_stored(S):
+    """Dense matrix with S's stored entries (zeros included) and NaN elsewhere."""
+    D = np.full(S.shape, np.nan)
+    coo = S.tocoo()
+    D[coo.row, coo.col] = coo.data
+    return D
+
+
+@pytest.mark.parametrize("solver", ["auto", "mu"])
+def test_masked_sparse_fit_never_forms_an_m_by_n_array(solver):
+    m, n, nnz = 20_000, 20_000, 60_000
+    rng = np.random.default_rng(3)
+    rows = np.concatenate([np.arange(m), rng.integers(0, m, nnz - m)])
+    cols = np.concatenate([rng.permutation(np.arange(m) % n), rng.integers(0, n, nnz - m)])
+    X = sp.csr_matrix((rng.integers(1, 6, nnz).astype(float), (rows, cols)), shape=(m, n))
+    X.sum_duplicates()
+    tracemalloc.start()
+    try:
+        model, W = fit(X, n_components=4, missing="mask", solver=solver, init="random",
+                       random_state=0, max_iter=3, tol=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # m x n float64: 3.2 GB
+    # The start is rescaled to the observed ratings' level (predicting 0 everywhere would
+    # cost ½Σx², the zero-filled mean start about as much).
+    assert model.loss_curve_["loss"].iloc[-1] < 0.25 * float(np.sum(X.data ** 2))
+    assert np.isfinite(model.reconstruction_err_)
+
+
+def test_transform_new_rows_with_nan():
+    X = low_rank(seed=4)
+    Xm, hidden = hide(X, 0.2, seed=4)
+    model, W = fit(Xm, n_components=3, missing="mask", random_state=0, tol=1e-8,
+                   max_iter=500)
+    W_new = model.transform(Xm[:10])
+    np.testing.assert_allclose(W_new, W[:10], rtol=0.05, atol=0.02)
+    # More entries hidden in the new rows: still close to the full rows' truth.
+    sparser, _ = hide(X[:10], 0.5, seed=5)
+    prediction = model.transform(sparser) @ model.components_
+    assert rmse(prediction, X[:10]) < 0.05
+
+
+def test_without_mask_nan_is_an_error():
+    Xm, _ = hide(low_rank(), 0.1)
+    with pytest.raises(ValueError, match="missing='mask'"):
+        NMF(3).fit(Xm)
+
+
+@pytest.mark.parametrize("axis", ["row", "column"])
+def test_all_missing_row_or_column_raises(axis):
+    Xm, _ = hide(low_rank(), 0.1)
+    if axis == "row":
+        Xm[7, :] = np.nan
+    else:
+        Xm[:, 4] = np.nan
+    index = 7 if axis == "row" else 4
+    with pytest.raises(ValueError, match=rf"1 {axis}\(s\) with no observed entry "
+                                         rf"\(first: {axis} {index}"):
+        NMF(3, missing="mask").fit(Xm)
+
+
+def test_sparse_empty_row_raises():
+    X = sp.csr_matrix(np.array([[1.0, 2.0], [0.0, 0.0], [3.0, 1.0]]))
+    with pytest.raises(ValueError, match="row 1; all its entries are absent"):
+        NMF(1, missing="mask").fit(X)
+
+
+@pytest.mark.parametrize("solver", ["als", "anls", "pgd"])
+def test_mask_with_an_unsupported_solver_raises(solver):
+    Xm, _ = hide(low_rank(), 0.1)
+    with pytest.raises(ValueError, match="missing='mask' needs a solver"):
+        NMF(3, missing="mask", solver=solver).fit(Xm)
+
+
+def test_mask_with_other_beta_uses_mu():
+    Xm, hidden = hide(low_rank(seed=6), 0.2, seed=6)
+    model, W = fit(Xm, n_components=3, missing="mask", beta_loss=1.5, random_state=0,
+                   max_iter=100)
+    assert model.solver_ == "mu"
+    with pytest.raises(ValueError, match="needs solver='mu'"):
+        NMF(3, missing="mask", beta_loss=1.5, solver="hals").fit(Xm)
+    expected = beta_divergence(Xm, W, model.components_, 1.5, missing=True)
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * expected))
