@@ -508,6 +508,7 @@ def run_demo(out_dir, console):
     from . import NMF
     from .apps.topics import TopicModel
     from .datasets import load_digits, load_faces, load_movies
+    from .metrics import sparseness
     from .report import HTMLSection, Report, analysis_sections
 
     start = time.perf_counter()
@@ -548,8 +549,17 @@ def run_demo(out_dir, console):
         image_results.append((name, model, X, W, labels, shape))
         console.out(f"\n{rule}\n{number}. Parts of {about}\n   "
                     f"{_fit_summary(model, time.perf_counter() - t0)}\n{rule}")
-        share = W.sum(axis=0) / W.sum()
-        console.out("   weight of each part in the images: "
+        parts = model.components_
+        # Part j contributes Σ W[:, j] H[j, :] to the reconstruction: (ΣW_j)(ΣH_j), which
+        # does not depend on how the scale is split between W and H.
+        contribution = W.sum(axis=0) * parts.sum(axis=1)
+        share = contribution / contribution.sum()
+        relative = model.reconstruction_err_ / float(np.linalg.norm(X))
+        console.out(f"   rank {model.n_components_}, relative error {relative:.4f}; parts: "
+                    f"{100 * float(np.mean(parts <= 1e-12 * parts.max())):.0f}% of pixels "
+                    f"zero, Hoyer sparseness {float(np.mean(sparseness(parts, axis=1))):.2f} "
+                    "(0 = flat, 1 = one pixel)")
+        console.out("   share of each part in the reconstructed images: "
                     + " ".join(f"{100 * v:.0f}%" for v in share))
 
     # The report: one page, every analysis a group of sections.
