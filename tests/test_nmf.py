@@ -201,3 +201,9 @@ def test_l1_penalty_makes_factors_sparser(dense_problem):
     sparse = nmfkit.NMF(6, random_state=0, max_iter=200, alpha_H=0.05, alpha_W=0.0,
                         l1_ratio=1.0).fit(dense_problem)
     assert (sparse.components_ == 0).mean() > (plain.components_ == 0).mean()
+
+
+def test_warnings_point_at_the_callers_line(dense_problem):
+    with pytest.warns(ConvergenceWarning) as record:
+        nmfkit.NMF(3, random_state=0, max_iter=2).fit(dense_problem)
+    assert record[0].filename == __file__

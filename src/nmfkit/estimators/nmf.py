@@ -236,7 +236,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 best = (outcome, monitor)
             if interrupted:
                 warnings.warn(f"NMF fit interrupted at iteration {outcome[3]}; keeping the best "
-                              "factors found so far.", UserWarning, stacklevel=2)
+                              "factors found so far.", UserWarning, stacklevel=_caller_stacklevel())
                 break
 
         (W_fit, H_fit, loss_fit, n_iter, converged, message), monitor = best
@@ -266,7 +266,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"Maximum number of iterations {self.max_iter} reached before the objective "
                 f"stopped decreasing (tol={self.tol}); increase max_iter to improve the fit.",
-                ConvergenceWarning, stacklevel=2,
+                ConvergenceWarning, stacklevel=_caller_stacklevel(),
             )
         return W_fit
 
@@ -360,6 +360,19 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         from .persistence import save
 
         save(self, path, extras=extras)
+
+
+def _caller_stacklevel():
+    """``stacklevel`` pointing at the user's line, past nmfkit's and scikit-learn's wrappers."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not (name.startswith("nmfkit.") or name.startswith("sklearn.")):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
 
 
 def _masked_zero_filled(X):
