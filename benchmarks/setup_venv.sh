@@ -11,14 +11,16 @@ stamp="$venv/.bench-installed"
 if [[ -f "$stamp" && "$stamp" -nt "$here/requirements.txt" && "$stamp" -nt "$repo/pyproject.toml" ]]; then
   exit 0
 fi
+echo "setting up $venv (log: $venv/install.log)"
 test -x "$venv/bin/python" || "$py" -m venv "$venv"
-pip=("$venv/bin/python" -m pip)
-"${pip[@]}" install -q --upgrade pip
+log="$venv/install.log"
+pip() { "$venv/bin/python" -m pip install -q "$@" >>"$log" 2>&1 || { tail -30 "$log"; exit 1; }; }
+pip --upgrade pip
 # torch first and pinned exactly: 2.13.0 is served as a CPU wheel; any other spec would
 # pull the CUDA build (gigabytes). The peers that depend on torch then find it satisfied.
-"${pip[@]}" install -q "torch==2.13.0"
-"${pip[@]}" install -q -r "$here/requirements.txt"
-"${pip[@]}" install -q -e "$repo"
+pip "torch==2.13.0"
+pip -r "$here/requirements.txt"
+pip -e "$repo"
 # Guard: a peer must not have replaced the CPU torch.
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
