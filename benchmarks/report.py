@@ -91,6 +91,39 @@ def speedups(pe):
     return out
 
 
+def readme_paragraph(res):
+    """The paragraph proposed for the project README, from this run's figures."""
+    m = res["meta"]
+    parts = []
+    for key, pe in res["problems"].items():
+        cs = pe.get("contenders", {})
+        t = time_to(cs.get("nmfkit", {}), "0.1%")
+        if t is None:
+            continue
+        sp = speedups(pe)
+        # the fastest peer is the fastest that reached the target; peers that did not
+        # reach it within their budget are left out of the sentence
+        peers = sorted(((r, ex, n) for n, (r, ex) in sp.items()
+                        if ex and not n.startswith("nmfkit")), key=lambda x: x[0])
+        if not peers:
+            continue
+        r, exact, name = peers[0]
+        ref = sp.get("sklearn-cd") or sp.get("sklearn-mu")
+        ref_name = "sklearn-cd" if "sklearn-cd" in sp else "sklearn-mu"
+        txt = (f"({key}) nmfkit {_fmt_s(t)} s; fastest peer {name} {r:.1f}x that time")
+        if ref and ref_name != name:
+            txt += f", {ref_name} {'' if ref[1] else '> '}{ref[0]:.1f}x"
+        parts.append(txt)
+    if not parts:
+        return "## For the README\n\n(no problem where nmfkit reached the target)\n"
+    return ("## For the README\n\n> Speed (time to reach an objective within 0.1 % of the best "
+            "any library reached, same start, median of alternating runs in separate "
+            f"processes; `make bench` on {m['date'][:10]}, {m['cpu']}, {m['cores']} cores, "
+            f"shared machine, load average {m.get('loadavg_before', [0])[0]:.1f}): "
+            + "; ".join(parts) + ". Problems, peers and every figure: "
+            "[benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n")
+
+
 def render(res, json_name="results/results.json"):
     m = res["meta"]
     L = []
@@ -245,6 +278,8 @@ def render(res, json_name="results/results.json"):
                                           ("vs fastest other peer", others, 5.0)):
                     if not pool:
                         continue
+                    # conservative: a peer that never reached the target counts with its
+                    # lower bound, so '> x' below 5 leaves the target unproven
                     name, (r, exact) = min(pool.items(), key=lambda kv: kv[1][0])
                     met = r >= need
                     summary.append((key, f"time to 0.1 % ≥ {need:.0f}x shorter {label}", met,
@@ -268,6 +303,7 @@ def render(res, json_name="results/results.json"):
                                 f"{a / 2**20:.0f} MiB vs {b / 2**20:.0f} MiB"))
         L.append("")
 
+    L.append(readme_paragraph(res))
     if summary:
         rows = ["## Targets of issue 3\n", "| problem | target | met | measured |",
                 "|---|---|---|---|"]
