@@ -95,13 +95,14 @@ def vdot64(A, B) -> float:
 
 def eye_like(k, A):
     xp = namespace(A)
-    return xp.eye(k, dtype=A.dtype, device=_device(A))
+    return xp.eye(k, dtype=A.dtype, device=device(A))
 
 
-def _device(A):
-    from array_api_compat import device
+def device(A):
+    """The device an array lives on (array-API ``device``); new arrays go there too."""
+    from array_api_compat import device as array_device
 
-    return device(A)
+    return array_device(A)
 
 
 def copy(A):
@@ -179,7 +180,35 @@ class StoredEntries:
         self.rows, self.cols, self.values = rows, cols, values
         self.nnz = int(values.shape[0])
         self.pattern = sp.csr_matrix((values, cols, indptr), shape=shape, copy=False)
+        self.indptr = indptr
         self.rows_per = np.diff(indptr)  # entries per row: s[rows] is np.repeat(s, rows_per)
+
+    def transposed(self):
+        """(Sᵀ, perm): the same entries as those of Xᵀ in its CSR order, and the
+        permutation with ``values_T = values[perm]``."""
+        order = sp.csr_matrix((np.arange(self.nnz, dtype=np.float64), self.cols, self.indptr),
+                              shape=self.shape).T.tocsr()
+        perm = order.data.astype(np.int64)
+        indptr = order.indptr.astype(np.int64)
+        index = self.rows.dtype
+        rows = np.repeat(np.arange(self.shape[1], dtype=index), np.diff(indptr))
+        ST = StoredEntries((self.shape[1], self.shape[0]), rows, order.indices.astype(index),
+                           self.values[perm], indptr)
+        return ST, perm
+
+    def row_blocks(self, entries):
+        """Consecutive row ranges holding about ``entries`` stored entries each, as
+        (row start, row stop, entry start, entry stop, CSR pattern of the block)."""
+        blocks, a, m = [], 0, self.shape[0]
+        while a < m:
+            b = int(np.searchsorted(self.indptr, self.indptr[a] + entries, side="right")) - 1
+            b = min(m, max(b, a + 1))
+            ea, eb = int(self.indptr[a]), int(self.indptr[b])
+            P = sp.csr_matrix((self.values[ea:eb], self.cols[ea:eb], self.indptr[a:b + 1] - ea),
+                              shape=(b - a, self.shape[1]), copy=False)
+            blocks.append((a, b, ea, eb, P))
+            a = b
+        return blocks
 
 
 def stored_entries(X, *, observed="stored", dtype=None):

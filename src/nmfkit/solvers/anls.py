@@ -58,7 +58,7 @@ def nnls(A, B, passive=None, *, l1=0.0, l2=0.0):
     A = A + 1e-12 * float(xp.max(xp.abs(A)) + 1e-300) * _array.eye_like(k, A)
     itemsize = 8 if A.dtype == xp.float64 else 4
     chunk = max(1, int(CHUNK_BYTES // (itemsize * k * k * 2)))
-    out = xp.zeros((k, r), dtype=B.dtype)
+    out = xp.zeros((k, r), dtype=B.dtype, device=_array.device(B))
     for start in range(0, r, chunk):
         stop = min(r, start + chunk)
         F0 = None if passive is None else passive[:, start:stop]
@@ -71,14 +71,15 @@ def _bpp(A, B, F):
     k, r = B.shape
     scale = float(xp.max(xp.abs(B))) if r else 0.0
     tol = 1e3 * float(xp.finfo(B.dtype).eps) * max(scale, 1e-300)
+    where = _array.device(B)
     if F is None:
-        F = xp.zeros((k, r), dtype=xp.bool)
+        F = xp.zeros((k, r), dtype=xp.bool, device=where)
     else:
         F = xp.asarray(F, copy=True)
     X, Y = _solve_passive(A, B, F)
-    alpha = xp.full((r,), 3, dtype=xp.int64)
-    beta = xp.full((r,), k + 1, dtype=xp.int64)
-    index = xp.arange(k)[:, None]
+    alpha = xp.full((r,), 3, dtype=xp.int64, device=where)
+    beta = xp.full((r,), k + 1, dtype=xp.int64, device=where)
+    index = xp.arange(k, device=where)[:, None]
     for _ in range(MAX_EXCHANGES_FACTOR * k + 10):
         V = (F & (X < -tol)) | (~F & (Y < -tol))
         nV = xp.sum(xp.astype(V, xp.int64), axis=0)
