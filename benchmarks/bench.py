@@ -63,11 +63,11 @@ class Budget:
 
 
 FULL_BUDGET = {
-    "a": Budget(2000, 15, 3, defaults_repeats=3),
-    "b": Budget(2000, 15, 3, defaults_repeats=3),
-    "c": Budget(2000, 15, 3, defaults_repeats=3),
-    "d": Budget(1000, 40, 2, periter_n=20, defaults_repeats=2),
-    "e": Budget(400, 50, 1, periter_n=10, defaults_repeats=1),
+    "a": Budget(1000, 8, 3, defaults_repeats=3),
+    "b": Budget(1000, 8, 3, defaults_repeats=3),
+    "c": Budget(1000, 8, 3, defaults_repeats=3),
+    "d": Budget(500, 25, 2, periter_n=15, defaults_repeats=2),
+    "e": Budget(300, 30, 1, periter_n=8, defaults_repeats=1),
 }
 QUICK_BUDGET = {key: Budget(300, 3, 1, periter_n=10 if key in "de" else 0, defaults_repeats=1)
                 for key in "abcde"}
