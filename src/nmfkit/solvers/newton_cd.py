@@ -34,39 +34,49 @@ from .result import SolverResult
 NEWTON_STEPS = 1
 
 
-def _sweep(S, y, U, other, *, beta, missing, l1, l2, transposed, work):
-    """One Gauss–Seidel sweep over the k rows of U (Wᵀ when not ``transposed``, else H).
+#: Stored entries per block: the k Newton steps of a block run on arrays that stay in
+#: cache (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
+BLOCK_ENTRIES = 1 << 17
 
-    ``other`` is the fixed factor seen from U's side: Hᵀ rows for W (H, k x n) and
-    W's columns for H (Wᵀ, k x m).  ``y`` holds WH at the stored entries (updated in
-    place).  ``work``: four scratch arrays of y's size.  Returns U (updated in place).
+
+def _sweep(S, blocks, y, U, other, *, beta, missing, l1, l2, work):
+    """One Gauss–Seidel sweep over the k rows of U, block of X's rows by block.
+
+    U (k x m) is the factor on S's row side (Wᵀ for X, H for Xᵀ), ``other`` (k x n)
+    the fixed one; ``y`` holds WH at S's entries, in S's order (updated in place).
+    Rows of U's columns are independent sub-problems, so blocks can be swept one at a
+    time: the result is the same Gauss–Seidel sweep.
     """
-    t, u_e, w1, w2 = work
     x = S.values
     k = U.shape[0]
     counts = None
     if beta == 1 and not missing:
-        # Σ_j H_rj over all j (zeros of X included): needs no entry of X.
-        totals = other.sum(axis=1)
+        totals = other.sum(axis=1)  # Σ_j H_rj over all j, zeros of X included
     else:
-        ones = np.ones_like(x)
         # Over observed entries only: Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
         powered = other if beta == 1 else other * other
-        counts = _array.pattern_times(S, ones, powered.T, transposed=transposed)  # r x k
-    for r in range(k):
-        o = other[r]
-        for _ in range(NEWTON_STEPS if beta == 1 else 1):
+        counts = _array.pattern_times(S, np.ones_like(x), powered.T)  # m x k
+    other_sq = other * other
+    t_all, u_all, cb_all = work
+    for a, b, ea, eb, P in blocks:
+        xb, yb, cols, per = x[ea:eb], y[ea:eb], S.cols[ea:eb], S.rows_per[a:b]
+        t, u_e, cb = t_all[:eb - ea], u_all[:eb - ea], cb_all[:eb - ea]
+        for r in range(k):
+            o = other[r]
             if beta == 1:
-                np.divide(x, y, out=t)
-                grad = -_array.pattern_times(S, t, o, transposed=transposed)
-                grad += totals[r] if counts is None else counts[:, r]
-                np.divide(t, y, out=u_e)
-                hess = _array.pattern_times(S, u_e, o * o, transposed=transposed)
+                np.divide(xb, yb, out=t)
+                P.data = t
+                grad = -(P @ o)
+                grad += totals[r] if counts is None else counts[a:b, r]
+                np.divide(t, yb, out=u_e)
+                P.data = u_e
+                hess = P @ other_sq[r]
             else:
-                np.subtract(x, y, out=t)
-                grad = -_array.pattern_times(S, t, o, transposed=transposed)
-                hess = counts[:, r].copy()
-            u = U[r]
+                np.subtract(xb, yb, out=t)
+                P.data = t
+                grad = -(P @ o)
+                hess = counts[a:b, r].copy()
+            u = U[r, a:b]
             if l1:
                 grad += l1
             if l2:
@@ -77,14 +87,15 @@ def _sweep(S, y, U, other, *, beta, missing, l1, l2, transposed, work):
             target = np.where(live, u - grad / np.where(live, hess, 1.0),
                               np.where(grad > 0, 0.0, u))
             step = np.maximum(target, 0.0) - u
-            if not np.any(step):
-                break
-            U[r] = u + step
-            if transposed:  # U is H: change of row r of H, W's column r fixed
-                _array.add_outer_at_entries(y, S, o, step, (w1, w2))
-            else:
-                _array.add_outer_at_entries(y, S, step, o, (w1, w2))
-            np.maximum(y, EPSILON, out=y)
+            if not step.any():
+                continue
+            U[r, a:b] = u + step
+            # WH changes by step ⊗ other[r] at the block's entries.
+            np.take(o, cols, out=cb, mode="clip")
+            change = np.repeat(step, per)
+            change *= cb
+            yb += change
+            np.maximum(yb, EPSILON, out=yb)
     return U
 
 
@@ -111,13 +122,23 @@ def solve(X, W, H, *, params, monitor):
     loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
     monitor.start(loss)
     n_iter, stopped = 0, False
-    work = tuple(np.empty_like(y) for _ in range(4))
+    blocks = S.row_blocks(BLOCK_ENTRIES)
+    if params.update_H:
+        # H's side sweeps Xᵀ ≈ HᵀWᵀ: the same entries in Xᵀ's row order.
+        ST, perm = S.transposed()
+        blocks_T = ST.row_blocks(BLOCK_ENTRIES)
+        y_T = np.empty_like(y)
+    work = tuple(np.empty(max([eb - ea for _, _, ea, eb, _ in blocks] +
+                              ([eb - ea for _, _, ea, eb, _ in blocks_T]
+                               if params.update_H else []) + [1])) for _ in range(3))
     for n_iter in range(1, params.max_iter + 1):
-        _sweep(S, y, Wt, H, beta=beta, missing=params.missing,
-               l1=pen.l1_W, l2=pen.l2_W, transposed=False, work=work)
+        _sweep(S, blocks, y, Wt, H, beta=beta, missing=params.missing,
+               l1=pen.l1_W, l2=pen.l2_W, work=work)
         if params.update_H:
-            _sweep(S, y, H, Wt, beta=beta, missing=params.missing,
-                   l1=pen.l1_H, l2=pen.l2_H, transposed=True, work=work)
+            np.take(y, perm, out=y_T)
+            _sweep(ST, blocks_T, y_T, H, Wt, beta=beta, missing=params.missing,
+                   l1=pen.l1_H, l2=pen.l2_H, work=work)
+            y[perm] = y_T
         if n_iter % 10 == 0:  # rounding drift of the running WH
             y = np.maximum(data.model(Wt.T, H), EPSILON)
         loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
