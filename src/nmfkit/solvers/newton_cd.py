@@ -11,9 +11,14 @@ is moved by a projected Newton step on its one-variable sub-problem,
 keeping WH up to date at the entries where X ≠ 0 only: the zeros of X enter g through
 Σ_j H_rj, so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (their
 key observation).  The one-variable KL problem is convex with a decreasing second
-derivative, so a Newton step that increases a variable never overshoots its minimiser
-(Hsieh & Dhillon, Theorem 2 relies on this); steps are vectorised over the rows of W
-(independent sub-problems) and taken component by component (Gauss–Seidel in r).
+derivative, so a Newton step that increases a variable never overshoots its minimiser;
+one that decreases it can, so a single step is not guaranteed to lower the objective
+(it did on every problem tested; MU is the solver with that guarantee).  Steps are
+vectorised over the rows of W (independent sub-problems) and taken component by
+component (Gauss–Seidel in r), on blocks of rows small enough to stay in cache; H's
+side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled to the
+KL-optimal level ΣWH = ΣX, which MU reaches in one step and CD would otherwise
+approach by zeroing variables from far above.
 
 For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
 sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
