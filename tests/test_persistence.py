@@ -111,3 +111,14 @@ def test_pickle_round_trip(fitted):
     model, df = fitted
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(clone.transform(df), model.transform(df))
+
+
+def test_orthogonal_model_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.repeat(np.eye(3), 10, axis=1) * rng.uniform(1, 2, size=(3, 30)) + 0.01
+    X = np.vstack([X, X * 0.5])
+    model = nmfkit.NMF(3, orthogonal="H", random_state=0).fit(X)
+    model.save(tmp_path / "o.nmf")
+    loaded = nmfkit.load(tmp_path / "o.nmf")
+    assert loaded.orthogonality_ == model.orthogonality_
+    assert loaded.orthogonal == "H"

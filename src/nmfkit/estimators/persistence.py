@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
 _ARRAYS = ("components_", "feature_names_in_")
 _SCALARS = ("n_components_", "n_iter_", "reconstruction_err_", "converged_", "solver_",
-            "stop_reason_", "n_features_in_")
+            "stop_reason_", "n_features_in_", "orthogonality_")
 
 
 def _json_param(value):
