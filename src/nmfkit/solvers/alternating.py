@@ -171,7 +171,4 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
             stopped = True
             break
 
-    monitor.close()
-    message = monitor.stop_reason if stopped else "max_iter reached"
-    return SolverResult(W=Wt.T, H=H, n_iter=n_iter, loss=loss,
-                        converged=monitor.converged, message=message)
+    return SolverResult.finish(monitor, Wt.T, H, n_iter, loss, stopped)

@@ -97,10 +97,7 @@ def solve_beta(X, W, H, *, params, monitor):
         if monitor(n_iter, W, H, loss):
             stopped = True
             break
-    monitor.close()
-    message = monitor.stop_reason if stopped else "max_iter reached"
-    return SolverResult(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
-                        message=message)
+    return SolverResult.finish(monitor, W, H, n_iter, loss, stopped)
 
 
 def solve(X, W, H, *, params, monitor):

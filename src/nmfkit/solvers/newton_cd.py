@@ -150,7 +150,4 @@ def solve(X, W, H, *, params, monitor):
         if monitor(n_iter, Wt.T, H, loss):
             stopped = True
             break
-    monitor.close()
-    message = monitor.stop_reason if stopped else "max_iter reached"
-    return SolverResult(W=np.ascontiguousarray(Wt.T), H=H, n_iter=n_iter, loss=loss,
-                        converged=monitor.converged, message=message)
+    return SolverResult.finish(monitor, np.ascontiguousarray(Wt.T), H, n_iter, loss, stopped)

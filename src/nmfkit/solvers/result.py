@@ -60,3 +60,14 @@ class SolverResult:
     loss: float
     converged: bool
     message: str = ""
+
+    @classmethod
+    def finish(cls, monitor, W, H, n_iter, loss, stopped):
+        """Close the monitor and package the outcome of a solver's loop.
+
+        ``stopped``: the monitor asked to stop (else the iteration budget ran out).
+        """
+        monitor.close()
+        message = monitor.stop_reason if stopped else "max_iter reached"
+        return cls(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
+                   message=message)
