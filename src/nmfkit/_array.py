@@ -110,11 +110,6 @@ def copy(A):
     return xp.asarray(A, copy=True)
 
 
-def take_columns(A, mask):
-    """Columns of ``A`` where the boolean ``mask`` holds (shape depends on data)."""
-    return A[:, mask]
-
-
 def dense_residual_squared_norm(X, W, H, *, chunk_rows: int = 4096) -> float:
     """``‖X − WH‖²_F`` computed exactly, row block by row block (bounded memory).
 

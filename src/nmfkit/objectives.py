@@ -84,19 +84,6 @@ def frobenius_from_factors(X, W, H, normX2=None) -> float:
     return frobenius_from_products(normX2, WtX, H, W.T @ W, H @ H.T)
 
 
-def frobenius_objective(X, W, H, penalty: Penalty | None = None, normX2=None) -> float:
-    """Penalised Frobenius objective ``½‖X − WH‖² + penalty(W, H)``."""
-    value = frobenius_from_factors(X, W, H, normX2)
-    if penalty is not None:
-        value += penalty.value(W, H)
-    return value
-
-
-# --------------------------------------------------------------------------- β-divergences
-#: Floor of WH where a divergence divides by it or takes its log (scikit-learn's EPSILON).
-EPSILON = float(np.finfo(np.float32).eps)
-
-
 def _divergence_at(x, y, beta, *, zero_term_apart):
     """Σ d_β(x|y) over the given entries, in float64.
 
