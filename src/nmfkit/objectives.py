@@ -84,6 +84,11 @@ def frobenius_from_factors(X, W, H, normX2=None) -> float:
     return frobenius_from_products(normX2, WtX, H, W.T @ W, H @ H.T)
 
 
+# --------------------------------------------------------------------------- β-divergences
+#: Floor of WH where a divergence divides by it or takes its log (scikit-learn's EPSILON).
+EPSILON = float(np.finfo(np.float32).eps)
+
+
 def _divergence_at(x, y, beta, *, zero_term_apart):
     """Σ d_β(x|y) over the given entries, in float64.
 
