@@ -35,14 +35,18 @@ def _mib(b):
     return "—" if not b else f"{b / 2**20:.0f}"
 
 
-def time_to(ce, which):
-    """Median wall time of the timed runs at n_<which> that reached the target."""
+def times_to(ce, which):
+    """Wall times of the timed runs at n_<which> that reached the target."""
     n = ce.get("n_1" if which == "1%" else "n_01")
     if not n:
-        return None
-    xs = [run["seconds"] for t in ce.get("timed", []) for run in t.get("runs", [])
-          if run["max_iter"] == n and run.get(f"reached_{which}")]
-    return _med(xs)
+        return []
+    return [run["seconds"] for t in ce.get("timed", []) for run in t.get("runs", [])
+            if run["max_iter"] == n and run.get(f"reached_{which}")]
+
+
+def time_to(ce, which):
+    """Median wall time of the timed runs at n_<which> that reached the target."""
+    return _med(times_to(ce, which))
 
 
 def missed(ce, which):
@@ -153,10 +157,17 @@ def render(res, json_name="results/results.json"):
              + (f" (nmfkit at commit {m['nmfkit_commit']})" if m.get("nmfkit_commit") else "")
              + " |")
     L.append(f"| total benchmark time | {m.get('elapsed_s', 0) / 60:.1f} min |\n")
+    busy = _med(bg)
+    if busy is not None and busy > 25:
+        L.append(f"**Shared machine:** other processes kept the CPU {busy:.0f} % busy (median) "
+                 "while this run measured. Two-thread BLAS/OpenMP calls then wait for a "
+                 "descheduled thread, and one run can take many times another's time; the "
+                 "[min–max] spread in the tables shows it. Ratios are more reliable than "
+                 "absolute times, and a quiet machine gives cleaner ones.\n")
 
     L.append("How to read: every contender starts from the same W0, H0 (scikit-learn's 'random' "
              "scale, fixed seed), with tol=0. *best* is the lowest objective any contender "
-             "reached in its trace; *time to 1 % / 0.1 %* is the median wall time of separate "
+             "reached in its trace; *time to 1 % / 0.1 %* is the median [min–max] wall time of separate "
              "runs (own process, contenders alternating) stopped at the first iteration whose "
              "objective is within that margin of best, re-evaluated by the harness (float64, "
              "½‖X−WH‖² or KL via stored entries). *× nmfkit* is that time over nmfkit's; "
@@ -193,8 +204,10 @@ def render(res, json_name="results/results.json"):
             cells = []
             for which, nkey in (("1%", "n_1"), ("0.1%", "n_01")):
                 t = time_to(ce, which)
+                ts = times_to(ce, which)
                 if t is not None:
-                    cells.append(f"{_fmt_s(t)} ({ce[nkey]} it)")
+                    spread = (f" [{_fmt_s(min(ts))}–{_fmt_s(max(ts))}]" if len(ts) > 1 else "")
+                    cells.append(f"{_fmt_s(t)}{spread} ({ce[nkey]} it)")
                 elif ce.get(nkey):
                     miss = missed(ce, which)
                     cells.append(f"missed at {ce[nkey]} it" if miss else "—")
