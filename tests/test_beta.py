@@ -192,6 +192,76 @@ def test_newton_cd_reaches_a_kkt_point():
         assert np.abs(F * G).max() < 1e-3 * scale * F.max()
 
 
+def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25, **params):
+    """KL coordinate descent on one layout: dense row blocks or stored entries (small
+    blocks, so that block boundaries are crossed)."""
+    from nmfkit.solvers import newton_cd
+
+    monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", 0.0 if dense else 2.0)
+    monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
+    monkeypatch.setattr(newton_cd, "BLOCK_ENTRIES", 300)
+    assert newton_cd.use_dense_blocks(X, 1.0, False) == dense
+    model = NMF(W0.shape[1], beta_loss="kullback-leibler", solver="cd", init="custom", tol=0,
+                max_iter=max_iter, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        W = model.fit_transform(X, W=W0.copy(), H=H0.copy())
+    return model, W
+
+
+def _counts_with_empty_lines(seed=0):
+    """Poisson counts with a zero row and a zero column: WH goes to 0 there (the floor)."""
+    rng = np.random.default_rng(seed)
+    X = rng.poisson(2 * rng.random((70, 3)) @ rng.random((3, 50))).astype(float)
+    X[4] = 0
+    X[:, 9] = 0
+    W0, H0 = rng.random((70, 4)) + 0.1, rng.random((4, 50)) + 0.1
+    return X, W0, H0
+
+
+@pytest.mark.parametrize("params", [{}, {"alpha_W": 0.01, "l1_ratio": 0.5},
+                                    {"alpha_W": 0.02, "alpha_H": 0.0, "l1_ratio": 0.0}])
+def test_newton_cd_dense_blocks_take_the_stored_entries_steps(monkeypatch, params):
+    X, W0, H0 = _counts_with_empty_lines()
+    stored, Ws = _newton_cd_fit(monkeypatch, X, W0, H0, dense=False, **params)
+    dense, Wd = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, **params)
+    np.testing.assert_allclose(Wd, Ws, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(dense.components_, stored.components_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(dense.loss_curve_["loss"], stored.loss_curve_["loss"], rtol=1e-10)
+    # transform (W alone) agrees too.
+    np.testing.assert_allclose(dense.transform(X), stored.transform(X), rtol=1e-8, atol=1e-10)
+
+
+def test_newton_cd_dense_blocks_objective_is_the_divergence(monkeypatch):
+    X, W0, H0 = _counts_with_empty_lines(1)
+    model, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True)
+    assert model.loss_curve_["loss"].iloc[-1] == pytest.approx(
+        beta_divergence(X, W, model.components_, 1.0), rel=1e-10)
+
+
+def test_newton_cd_float32_scratch_follows_float64(monkeypatch):
+    X, W0, H0 = _counts_with_empty_lines(2)
+    exact, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, max_iter=60)
+    fast, Wf = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, float32=True, max_iter=60)
+    assert Wf.dtype == np.float64  # scratch only: the factors keep the input's precision
+    np.testing.assert_allclose(fast.loss_curve_["loss"], exact.loss_curve_["loss"], rtol=1e-5)
+    assert fast.loss_curve_["loss"].iloc[-1] == pytest.approx(
+        beta_divergence(X, Wf, fast.components_, 1.0), rel=1e-6)
+    np.testing.assert_allclose(Wf @ fast.components_, W @ exact.components_, rtol=1e-3, atol=1e-4)
+
+
+def test_newton_cd_layout_choice():
+    from nmfkit.solvers.newton_cd import use_dense_blocks
+
+    X = np.random.default_rng(0).poisson(2.0, (30, 20)).astype(float)
+    assert use_dense_blocks(X, 1.0, False)
+    assert not use_dense_blocks(sp.csr_matrix(X), 1.0, False)  # never densified
+    assert not use_dense_blocks(X, 1.0, True)  # masked: observed entries only
+    assert not use_dense_blocks(X, 2.0, False)
+    mostly_zero = X * (np.random.default_rng(1).random(X.shape) < 0.05)
+    assert not use_dense_blocks(mostly_zero, 1.0, False)
+
+
 def test_auto_picks_newton_cd_for_kl_and_it_reaches_mu_objective():
     X = np.random.default_rng(8).poisson(2.0, (60, 50)).astype(float)
     cd, _ = fit(X, n_components=4, beta_loss="kullback-leibler", random_state=0, tol=0,

@@ -179,11 +179,7 @@ class BetaData:
         import numpy as _np
 
         x = _array.to_numpy(self.X if self.dense else self.S.values)
-        if not hasattr(self, "_x_sums"):
-            xd = _np.asarray(x, dtype=_np.float64)
-            positive = xd[xd > 0]
-            self._x_sums = (float(_np.dot(positive, _np.log(positive))), float(xd.sum()))
-        xlogx, xsum = self._x_sums
+        xlogx, xsum = self._kl_x_sums()
         y = _array.to_numpy(Y)
         logy = _np.log(_np.maximum(y, EPSILON))
         xlogy = float(_np.vdot(x, logy)) if x.dtype == _np.float64 else float(
@@ -191,6 +187,24 @@ class BetaData:
         total_y = self._zero_sum(W, H) if self.zero_term else float(
             _np.sum(y, dtype=_np.float64))
         return xlogx - xlogy - xsum + total_y
+
+    def _kl_x_sums(self):
+        """(Σ x log x, Σ x) over the entries, computed once per fit."""
+        import numpy as _np
+
+        if not hasattr(self, "_x_sums"):
+            x = _array.to_numpy(self.X if self.dense else self.S.values)
+            xd = _np.asarray(x, dtype=_np.float64)
+            positive = xd[xd > 0]
+            self._x_sums = (float(_np.dot(positive, _np.log(positive))), float(xd.sum()))
+        return self._x_sums
+
+    def kl_from_xlogy(self, xlogy, W, H) -> float:
+        """KL divergence (no mask) from ``xlogy`` = Σ x log(WH), summed by the caller —
+        e.g. block by block while a block of WH is at hand, so that WH is never formed
+        whole.  The other terms are the cached x-only sums and Σ WH = sum(W, 0)·sum(H, 1)."""
+        xlogx, xsum = self._kl_x_sums()
+        return xlogx - float(xlogy) - xsum + self._zero_sum(W, H)
 
     def _zero_sum(self, W, H, Y=None) -> float:
         """Σ over all entries of d_β(0|WH) = Σ (WH)^β / β (β > 0)."""

@@ -1,4 +1,4 @@
-"""Cyclic coordinate descent with Newton steps on the stored entries of X.
+"""Cyclic coordinate descent with Newton steps for KL (and least squares on observed entries).
 
 For the generalised Kullback–Leibler divergence (β = 1) this is the CCD method of
 Hsieh & Dhillon 2011 ("Fast coordinate descent methods with variable selection for
@@ -8,17 +8,28 @@ is moved by a projected Newton step on its one-variable sub-problem,
     g = Σ_j H_rj (1 − X_ij / (WH)_ij) + l1 + l2 W_ir,      h = Σ_j H_rj² X_ij / (WH)_ij² + l2,
     W_ir ← max(0, W_ir − g / h),
 
-keeping WH up to date at the entries where X ≠ 0 only: the zeros of X enter g through
-Σ_j H_rj, so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (their
-key observation).  The one-variable KL problem is convex with a decreasing second
-derivative, so a Newton step that increases a variable never overshoots its minimiser;
-one that decreases it can, so a single step is not guaranteed to lower the objective
-(it did on every problem tested; MU is the solver with that guarantee).  Steps are
-vectorised over the rows of W (independent sub-problems) and taken component by
-component (Gauss–Seidel in r), on blocks of rows small enough to stay in cache; H's
-side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled to the
-KL-optimal level ΣWH = ΣX, which MU reaches in one step and CD would otherwise
+keeping WH up to date after every step.  The one-variable KL problem is convex with a
+decreasing second derivative, so a Newton step that increases a variable never
+overshoots its minimiser; one that decreases it can, so a single step is not guaranteed
+to lower the objective (it did on every problem tested; MU is the solver with that
+guarantee).  Steps are vectorised over the rows of W (independent sub-problems) and
+taken component by component (Gauss–Seidel in r), on blocks of rows small enough to stay
+in cache; H's side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled
+to the KL-optimal level ΣWH = ΣX, which MU reaches in one step and CD would otherwise
 approach by zeroing variables from far above.
+
+The rule (:func:`_newton_step`) is written once; where X and WH live is the block's
+business, in one of two layouts:
+
+- stored entries (:class:`_StoredBlock`; sparse X, masked X, or dense X with many zeros):
+  WH is kept at the entries where X ≠ 0 only — the zeros of X enter g through Σ_j H_rj —
+  so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (Hsieh &
+  Dhillon's key observation);
+- dense row blocks (:class:`_DenseBlock`; dense, mostly non-zero X): the block of WH is
+  formed by one product when the block starts and each step's sums are BLAS
+  matrix-vector products on contiguous memory (Σ_j H_rj X_ij/(WH)_ij as (X/WH)·h_r) and
+  rank-one updates, several times faster per entry than the gathers of the stored
+  layout.  Scratch is float32 where ``SCRATCH_FLOAT32`` says (see there).
 
 For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
 sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
@@ -28,6 +39,7 @@ weight), in O(nnz·k) time and memory per iteration.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import blas
 
 from .. import _array
 from ..objectives import EPSILON, BetaData
@@ -39,69 +51,165 @@ from .result import SolverResult
 NEWTON_STEPS = 1
 
 
-#: Stored entries per block: the k Newton steps of a block run on arrays that stay in
-#: cache (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
+#: Entries per block: the k Newton steps of a block run on arrays that stay in cache
+#: (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
 BLOCK_ENTRIES = 1 << 17
 
+#: Dense X with at least this fraction of non-zeros is swept in dense row blocks: a
+#: dense pass per entry costs a fraction of a stored-entry pass (gathers), which pays
+#: for the zeros it also visits (benchmarks/kl_speed.py).
+DENSE_MIN_FILL = 0.2
 
-def _sweep(S, blocks, y, U, other, *, beta, missing, l1, l2, work):
-    """One Gauss–Seidel sweep over the k rows of U, block of X's rows by block.
+#: Dense blocks of at least this many entries of X are swept in float32 scratch
+#: (X/WH and the rank-one updates of WH; the factors, the steps and the objective stay
+#: in the factors' precision, accumulated in float64).  float32 halves the bytes and
+#: doubles the SIMD width of every pass; it perturbs each Newton step by ~1e-7 of the
+#: sums, far below what separates iterates.  Smaller problems stay in float64.
+SCRATCH_FLOAT32 = 1 << 20
 
-    U (k x m) is the factor on S's row side (Wᵀ for X, H for Xᵀ), ``other`` (k x n)
-    the fixed one; ``y`` holds WH at S's entries, in S's order (updated in place).
-    Rows of U's columns are independent sub-problems, so blocks can be swept one at a
-    time: the result is the same Gauss–Seidel sweep.
+
+def _newton_step(u, grad, hess, l1, l2):
+    """The update: projected Newton step of each one-variable sub-problem, u + step.
+
+    ``grad`` and ``hess`` are the data part of the derivatives at u; the elastic-net
+    penalty is added here.  A variable with no curvature (no observed entry) goes to 0
+    when its gradient is positive and stays otherwise.
     """
-    x = S.values
+    if l1:
+        grad = grad + l1
+    if l2:
+        grad = grad + l2 * u
+        hess = hess + l2
+    live = hess > 0
+    target = np.where(live, u - grad / np.where(live, hess, 1.0),
+                      np.where(grad > 0, 0.0, u))
+    return np.maximum(target, 0.0) - u
+
+
+class _StoredBlock:
+    """Rows a:b of the stored entries, with WH at those entries (``y``, updated in place
+    and carried from sweep to sweep)."""
+
+    def __init__(self, S, block, y, work):
+        self.a, self.b, ea, eb, self.P = block
+        self.x, self.y, self.cols = S.values[ea:eb], y[ea:eb], S.cols[ea:eb]
+        self.per = S.rows_per[self.a:self.b]
+        self.t, self.u, self.cb = (w[:eb - ea] for w in work)
+
+    def start(self, U, other):
+        self.floored = False
+
+    def derivatives(self, o, o_sq, beta):
+        """(Σ_j o_j x_j/y_j, Σ_j o_j² x_j/y_j²) for KL; (Σ_j o_j (x_j − y_j), None) for LS."""
+        P = self.P
+        if beta == 1:
+            np.divide(self.x, self.y, out=self.t)
+            P.data = self.t
+            s = P @ o
+            np.divide(self.t, self.y, out=self.u)
+            P.data = self.u
+            return s, P @ o_sq
+        np.subtract(self.x, self.y, out=self.t)
+        P.data = self.t
+        return P @ o, None
+
+    def add(self, step, o):
+        """WH += step ⊗ o at the block's entries (floored where divided by)."""
+        np.take(o, self.cols, out=self.cb, mode="clip")
+        change = np.repeat(step, self.per)
+        change *= self.cb
+        self.y += change
+        if self.y.min() < EPSILON:  # a min() pass is cheaper than np.maximum's
+            np.maximum(self.y, EPSILON, out=self.y)
+            self.floored = True
+
+
+class _DenseBlock:
+    """Rows a:b of a dense Z ≈ Uᵀ·other (Z = X on W's side, Xᵀ on H's side), with the
+    block of Uᵀ·other formed when the block starts (no drift from sweep to sweep)."""
+
+    floored = False  # WH is formed afresh at every start
+
+    def __init__(self, Z, a, b, work):
+        self.a, self.b = a, b
+        self.z = Z[a:b]
+        shape = self.z.shape
+        self.y, self.t = (w[:shape[0] * shape[1]].reshape(shape) for w in work)
+        self.ger = blas.sger if Z.dtype == np.float32 else blas.dger
+
+    def start(self, U, other):
+        np.matmul(U[:, self.a:self.b].T.astype(self.z.dtype), other, out=self.y)
+        self._floor()
+
+    def _floor(self):
+        # Rounding of the rank-one updates can cross zero where WH ≈ 0; a full pass of
+        # np.maximum costs as much as a step, a min() check a tenth of one.
+        if self.y.min() < EPSILON:
+            np.maximum(self.y, EPSILON, out=self.y)
+
+    def derivatives(self, o, o_sq, beta):
+        np.divide(self.z, self.y, out=self.t)
+        s = self.t @ o
+        self.t /= self.y
+        return s, self.t @ o_sq
+
+    def add(self, step, o):
+        # BLAS ger on the transposed (Fortran-ordered) view: y += step ⊗ o in place.
+        self.ger(1.0, o, step.astype(self.z.dtype), a=self.y.T, overwrite_a=True)
+        self._floor()
+
+    def xlogy(self):
+        """Σ z log(WH) over the block (float64 accumulation), for the objective."""
+        np.log(self.y, out=self.t)
+        return _array.vdot64(self.z, self.t)
+
+
+def _sweep(blocks, U, other, *, beta, linear, quad, l1, l2, measure=False):
+    """One Gauss–Seidel sweep over the k rows of U (k x m), block by block.
+
+    ``other`` (k x n) is the fixed factor, in the blocks' dtype.  The gradient's x-free
+    part is ``linear`` (k: Σ_j other_rj over all j; or m x k: over observed j only), and
+    for least squares the curvature is ``quad`` (m x k: Σ_{j∈Ω} other_rj²).  Rows of U's
+    columns are independent sub-problems, so blocks are swept one at a time: the result
+    is the same Gauss–Seidel sweep.  With ``measure``, returns Σ x log(WH) over dense
+    blocks after their steps (WH is final there when this is the last sweep of an
+    iteration), and whether a stored block floored WH (its running values then differ
+    from WH: the next sweep starts from WH afresh, as dense blocks always do).
+    """
     k = U.shape[0]
-    counts = None
-    if beta == 1 and not missing:
-        totals = other.sum(axis=1)  # Σ_j H_rj over all j, zeros of X included
-    else:
-        # Over observed entries only: Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
-        powered = other if beta == 1 else other * other
-        counts = _array.pattern_times(S, np.ones_like(x), powered.T)  # m x k
     other_sq = other * other
-    t_all, u_all, cb_all = work
-    for a, b, ea, eb, P in blocks:
-        xb, yb, cols, per = x[ea:eb], y[ea:eb], S.cols[ea:eb], S.rows_per[a:b]
-        t, u_e, cb = t_all[:eb - ea], u_all[:eb - ea], cb_all[:eb - ea]
+    xlogy = 0.0
+    for blk in blocks:
+        a, b = blk.a, blk.b
+        blk.start(U, other)
         for r in range(k):
-            o = other[r]
-            if beta == 1:
-                np.divide(xb, yb, out=t)
-                P.data = t
-                grad = -(P @ o)
-                grad += totals[r] if counts is None else counts[a:b, r]
-                np.divide(t, yb, out=u_e)
-                P.data = u_e
-                hess = P @ other_sq[r]
+            s, hess = blk.derivatives(other[r], other_sq[r], beta)
+            if hess is None:
+                grad, hess = -s, quad[a:b, r]
             else:
-                np.subtract(xb, yb, out=t)
-                P.data = t
-                grad = -(P @ o)
-                hess = counts[a:b, r].copy()
+                grad = -s + (linear[r] if linear.ndim == 1 else linear[a:b, r])
             u = U[r, a:b]
-            if l1:
-                grad += l1
-            if l2:
-                grad += l2 * u
-                hess += l2
-            live = hess > 0
-            # A variable with no curvature (no stored entry) goes to 0 when g > 0.
-            target = np.where(live, u - grad / np.where(live, hess, 1.0),
-                              np.where(grad > 0, 0.0, u))
-            step = np.maximum(target, 0.0) - u
+            step = _newton_step(u, grad, hess, l1, l2)
             if not step.any():
                 continue
             U[r, a:b] = u + step
-            # WH changes by step ⊗ other[r] at the block's entries.
-            np.take(o, cols, out=cb, mode="clip")
-            change = np.repeat(step, per)
-            change *= cb
-            yb += change
-            np.maximum(yb, EPSILON, out=yb)
-    return U
+            blk.add(step, other[r])
+        if measure:
+            xlogy += blk.xlogy()
+    return xlogy, any(blk.floored for blk in blocks)
+
+
+def _dense_blocks(Z, work):
+    rows = max(1, BLOCK_ENTRIES // Z.shape[1])
+    return [_DenseBlock(Z, a, min(Z.shape[0], a + rows), work) for a in range(0, Z.shape[0], rows)]
+
+
+def use_dense_blocks(X, beta, missing):
+    """True when the sweep runs on dense row blocks (KL on a dense, mostly non-zero X)."""
+    if beta != 1 or missing or _array.is_sparse(X):
+        return False
+    A = _array.to_numpy(X)
+    return A.size > 0 and np.count_nonzero(A) >= DENSE_MIN_FILL * A.size
 
 
 def solve(X, W, H, *, params, monitor):
@@ -109,44 +217,96 @@ def solve(X, W, H, *, params, monitor):
     beta = float(params.beta)
     if beta not in (1.0, 2.0):
         raise ValueError(f"newton-cd minimises beta = 1 or 2 (masked), got {beta}")
-    data = BetaData(X, beta, missing=params.missing, stored=True)
-    S = data.S
     pen = params.penalty
+    dense = use_dense_blocks(X, beta, params.missing)
     Wt = np.array(_array.to_numpy(W).T, order="C", copy=True)
     H = np.array(_array.to_numpy(H), order="C", copy=True)
-    y = np.maximum(data.model(Wt.T, H), EPSILON)
+    if dense:
+        data = BetaData(_array.to_numpy(X), beta)
+        x_total = float(np.sum(data.X, dtype=np.float64))
+    else:
+        data = BetaData(X, beta, missing=params.missing, stored=True)
+        S = data.S
+        x_total = float(S.values.sum())
+        y = np.maximum(data.model(Wt.T, H), EPSILON)
     if beta == 1 and params.update_H and not pen.active:
         # The KL-optimal scale c of WH (argmin_c D(X|c·WH): c = ΣX / ΣWH): one multiplicative
         # step reaches it, coordinate steps from far above it first zero many variables.
         total_y = float(Wt.sum(axis=1) @ H.sum(axis=1)) if not params.missing else float(y.sum())
-        if total_y > 0 and float(S.values.sum()) > 0:
-            c = float(S.values.sum()) / total_y
+        if total_y > 0 and x_total > 0:
+            c = x_total / total_y
             Wt *= np.sqrt(c)
             H *= np.sqrt(c)
-            y *= c
-    loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
+            if not dense:
+                y *= c
+    loss = data.value(data.model(Wt.T, H) if dense else y, Wt.T, H) + pen.value(Wt.T, H)
     monitor.start(loss)
-    n_iter, stopped = 0, False
-    blocks = S.row_blocks(BLOCK_ENTRIES)
-    if params.update_H:
-        # H's side sweeps Xᵀ ≈ HᵀWᵀ: the same entries in Xᵀ's row order.
-        ST, perm = S.transposed()
-        blocks_T = ST.row_blocks(BLOCK_ENTRIES)
-        y_T = np.empty_like(y)
-    work = tuple(np.empty(max([eb - ea for _, _, ea, eb, _ in blocks] +
-                              ([eb - ea for _, _, ea, eb, _ in blocks_T]
-                               if params.update_H else []) + [1])) for _ in range(3))
-    for n_iter in range(1, params.max_iter + 1):
-        _sweep(S, blocks, y, Wt, H, beta=beta, missing=params.missing,
-               l1=pen.l1_W, l2=pen.l2_W, work=work)
+
+    # The x-free parts of the derivatives: Σ_j H_rj over all j (KL: the zeros of X enter
+    # here), or over observed entries only — Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
+    def linear_quad(S, other):
+        if beta == 1 and not params.missing:
+            return other.sum(axis=1), None
+        powered = other if beta == 1 else other * other
+        counts = _array.pattern_times(S, np.ones_like(S.values), powered.T)  # m x k
+        return (counts, None) if beta == 1 else (None, counts)
+
+    if dense:
+        A = data.X
+        dtype = np.float32 if (A.dtype == np.float32 or A.size >= SCRATCH_FLOAT32) else np.float64
+        Z = np.ascontiguousarray(A, dtype=dtype)
+        ZT = np.ascontiguousarray(Z.T) if params.update_H else None
+        work = tuple(np.empty(max(BLOCK_ENTRIES, max(Z.shape)), dtype=dtype) for _ in range(2))
+        blocks, blocks_T = _dense_blocks(Z, work), (_dense_blocks(ZT, work) if params.update_H else None)
+        cast = lambda F: F.astype(dtype)  # noqa: E731
+    else:
+        y_T = np.empty_like(y) if params.update_H else None
         if params.update_H:
-            np.take(y, perm, out=y_T)
-            _sweep(ST, blocks_T, y_T, H, Wt, beta=beta, missing=params.missing,
-                   l1=pen.l1_H, l2=pen.l2_H, work=work)
-            y[perm] = y_T
-        if n_iter % 10 == 0:  # rounding drift of the running WH
-            y = np.maximum(data.model(Wt.T, H), EPSILON)
-        loss = data.value(y, Wt.T, H) + pen.value(Wt.T, H)
+            # H's side sweeps Xᵀ ≈ HᵀWᵀ: the same entries in Xᵀ's row order.
+            ST, perm = S.transposed()
+        sizes = [eb - ea for _, _, ea, eb, _ in S.row_blocks(BLOCK_ENTRIES)]
+        if params.update_H:
+            sizes += [eb - ea for _, _, ea, eb, _ in ST.row_blocks(BLOCK_ENTRIES)]
+        work = tuple(np.empty(max(sizes + [1])) for _ in range(3))
+        blocks = [_StoredBlock(S, blk, y, work) for blk in S.row_blocks(BLOCK_ENTRIES)]
+        if params.update_H:
+            blocks_T = [_StoredBlock(ST, blk, y_T, work) for blk in ST.row_blocks(BLOCK_ENTRIES)]
+        cast = lambda F: F  # noqa: E731
+
+    def refresh():
+        """y = WH afresh (floored); True when the floor moved a value (y is then not WH)."""
+        y[:] = data.model(Wt.T, H)
+        floored = bool(y.min() < EPSILON)
+        np.maximum(y, EPSILON, out=y)
+        return floored
+
+    # The running WH of the stored layout drifts from WH by rounding, and by the floor
+    # wherever WH < EPSILON; it is formed afresh every 10 iterations, and before any
+    # sweep that follows a floor, so that both layouts take the same steps.
+    n_iter, stopped, floored = 0, False, not dense and bool(y.min() <= EPSILON)
+    for n_iter in range(1, params.max_iter + 1):
+        if not dense and (floored or n_iter % 10 == 0):
+            floored = refresh()
+        lin, quad = linear_quad(None if dense else S, H)
+        xlogy, swept_floor = _sweep(blocks, Wt, cast(H), beta=beta, linear=lin, quad=quad,
+                                    l1=pen.l1_W, l2=pen.l2_W, measure=dense and not params.update_H)
+        floored = floored or swept_floor
+        if params.update_H:
+            if not dense:
+                if floored:
+                    floored = refresh()
+                np.take(y, perm, out=y_T)
+            lin, quad = linear_quad(None if dense else ST, Wt)
+            xlogy, swept_floor = _sweep(blocks_T, H, cast(Wt), beta=beta, linear=lin, quad=quad,
+                                        l1=pen.l1_H, l2=pen.l2_H, measure=dense)
+            floored = floored or swept_floor
+            if not dense:
+                y[perm] = y_T
+        if dense:
+            loss = data.kl_from_xlogy(xlogy, Wt.T, H)
+        else:
+            loss = data.value(y, Wt.T, H)
+        loss += pen.value(Wt.T, H)
         if monitor(n_iter, Wt.T, H, loss):
             stopped = True
             break
