@@ -55,6 +55,10 @@ NEWTON_STEPS = 1
 #: (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
 BLOCK_ENTRIES = 1 << 17
 
+#: Entries per dense block: fewer, larger blocks than stored ones (a dense pass is
+#: cheap, so the Python cost per block and step matters; 2 MB of float32 per array).
+DENSE_BLOCK_ENTRIES = 1 << 19
+
 #: Dense X with at least this fraction of non-zeros is swept in dense row blocks: a
 #: dense pass per entry costs a fraction of a stored-entry pass (gathers), which pays
 #: for the zeros it also visits (benchmarks/kl_speed.py).
@@ -200,7 +204,7 @@ def _sweep(blocks, U, other, *, beta, linear, quad, l1, l2, measure=False):
 
 
 def _dense_blocks(Z, work):
-    rows = max(1, BLOCK_ENTRIES // Z.shape[1])
+    rows = max(1, DENSE_BLOCK_ENTRIES // Z.shape[1])
     return [_DenseBlock(Z, a, min(Z.shape[0], a + rows), work) for a in range(0, Z.shape[0], rows)]
 
 
@@ -256,7 +260,7 @@ def solve(X, W, H, *, params, monitor):
         dtype = np.float32 if (A.dtype == np.float32 or A.size >= SCRATCH_FLOAT32) else np.float64
         Z = np.ascontiguousarray(A, dtype=dtype)
         ZT = np.ascontiguousarray(Z.T) if params.update_H else None
-        work = tuple(np.empty(max(BLOCK_ENTRIES, max(Z.shape)), dtype=dtype) for _ in range(2))
+        work = tuple(np.empty(max(DENSE_BLOCK_ENTRIES, max(Z.shape)), dtype=dtype) for _ in range(2))
         blocks, blocks_T = _dense_blocks(Z, work), (_dense_blocks(ZT, work) if params.update_H else None)
         cast = lambda F: F.astype(dtype)  # noqa: E731
     else:
@@ -280,33 +284,44 @@ def solve(X, W, H, *, params, monitor):
         np.maximum(y, EPSILON, out=y)
         return floored
 
-    # The running WH of the stored layout drifts from WH by rounding, and by the floor
-    # wherever WH < EPSILON; it is formed afresh every 10 iterations, and before any
-    # sweep that follows a floor, so that both layouts take the same steps.
-    n_iter, stopped, floored = 0, False, not dense and bool(y.min() <= EPSILON)
-    for n_iter in range(1, params.max_iter + 1):
-        if not dense and (floored or n_iter % 10 == 0):
-            floored = refresh()
+    # The running WH of the stored layout drifts from WH by rounding, and departs from it
+    # where the floor moves a value: it is formed afresh every 10 iterations and before
+    # any sweep that follows a floor, so that both layouts take the same steps (a dense
+    # block forms its WH at every start).
+    state = {"stale": not dense and bool(y.min() <= EPSILON)}
+
+    def sweep_W(n_iter):
+        if not dense and (state["stale"] or n_iter % 10 == 0):
+            state["stale"] = refresh()
         lin, quad = linear_quad(None if dense else S, H)
-        xlogy, swept_floor = _sweep(blocks, Wt, cast(H), beta=beta, linear=lin, quad=quad,
-                                    l1=pen.l1_W, l2=pen.l2_W, measure=dense and not params.update_H)
-        floored = floored or swept_floor
+        xlogy, floor = _sweep(blocks, Wt, cast(H), beta=beta, linear=lin, quad=quad,
+                              l1=pen.l1_W, l2=pen.l2_W, measure=dense and not params.update_H)
+        state["stale"] |= floor
+        return xlogy
+
+    def sweep_H():
+        if not dense:
+            if state["stale"]:
+                state["stale"] = refresh()
+            np.take(y, perm, out=y_T)
+        lin, quad = linear_quad(None if dense else ST, Wt)
+        xlogy, floor = _sweep(blocks_T, H, cast(Wt), beta=beta, linear=lin, quad=quad,
+                              l1=pen.l1_H, l2=pen.l2_H, measure=dense)
+        state["stale"] |= floor
+        if not dense:
+            y[perm] = y_T
+        return xlogy
+
+    def objective(xlogy):
+        value = data.kl_from_xlogy(xlogy, Wt.T, H) if dense else data.value(y, Wt.T, H)
+        return value + pen.value(Wt.T, H)
+
+    n_iter, stopped = 0, False
+    for n_iter in range(1, params.max_iter + 1):
+        xlogy = sweep_W(n_iter)
         if params.update_H:
-            if not dense:
-                if floored:
-                    floored = refresh()
-                np.take(y, perm, out=y_T)
-            lin, quad = linear_quad(None if dense else ST, Wt)
-            xlogy, swept_floor = _sweep(blocks_T, H, cast(Wt), beta=beta, linear=lin, quad=quad,
-                                        l1=pen.l1_H, l2=pen.l2_H, measure=dense)
-            floored = floored or swept_floor
-            if not dense:
-                y[perm] = y_T
-        if dense:
-            loss = data.kl_from_xlogy(xlogy, Wt.T, H)
-        else:
-            loss = data.value(y, Wt.T, H)
-        loss += pen.value(Wt.T, H)
+            xlogy = sweep_H()
+        loss = objective(xlogy)
         if monitor(n_iter, Wt.T, H, loss):
             stopped = True
             break
