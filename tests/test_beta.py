@@ -197,10 +197,13 @@ def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25,
     blocks, so that block boundaries are crossed)."""
     from nmfkit.solvers import newton_cd
 
-    monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", 0.0 if dense else 2.0)
+    fill = 0.0 if dense else 2.0
+    monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", {"float32": fill, "float64": fill})
     monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
     monkeypatch.setattr(newton_cd, "BLOCK_ENTRIES", 300)
-    assert newton_cd.use_dense_blocks(X, 1.0, False) == dense
+    monkeypatch.setattr(newton_cd, "DENSE_BLOCK_ENTRIES", 300)
+    scratch = newton_cd.dense_scratch(X, 1.0, False)
+    assert scratch == (None if not dense else np.float32 if float32 else np.float64)
     model = NMF(W0.shape[1], beta_loss="kullback-leibler", solver="cd", init="custom", tol=0,
                 max_iter=max_iter, **params)
     with warnings.catch_warnings():
@@ -251,15 +254,17 @@ def test_newton_cd_float32_scratch_follows_float64(monkeypatch):
 
 
 def test_newton_cd_layout_choice():
-    from nmfkit.solvers.newton_cd import use_dense_blocks
+    from nmfkit.solvers.newton_cd import SCRATCH_FLOAT32, dense_scratch
 
     X = np.random.default_rng(0).poisson(2.0, (30, 20)).astype(float)
-    assert use_dense_blocks(X, 1.0, False)
-    assert not use_dense_blocks(sp.csr_matrix(X), 1.0, False)  # never densified
-    assert not use_dense_blocks(X, 1.0, True)  # masked: observed entries only
-    assert not use_dense_blocks(X, 2.0, False)
+    assert dense_scratch(X, 1.0, False) == np.float64
+    assert dense_scratch(X.astype(np.float32), 1.0, False) == np.float32
+    assert dense_scratch(np.ones((SCRATCH_FLOAT32 // 10 + 1, 10)), 1.0, False) == np.float32
+    assert dense_scratch(sp.csr_matrix(X), 1.0, False) is None  # never densified
+    assert dense_scratch(X, 1.0, True) is None  # masked: observed entries only
+    assert dense_scratch(X, 2.0, False) is None
     mostly_zero = X * (np.random.default_rng(1).random(X.shape) < 0.05)
-    assert not use_dense_blocks(mostly_zero, 1.0, False)
+    assert dense_scratch(mostly_zero, 1.0, False) is None
 
 
 def test_auto_picks_newton_cd_for_kl_and_it_reaches_mu_objective():

@@ -59,10 +59,11 @@ BLOCK_ENTRIES = 1 << 17
 #: cheap, so the Python cost per block and step matters; 2 MB of float32 per array).
 DENSE_BLOCK_ENTRIES = 1 << 19
 
-#: Dense X with at least this fraction of non-zeros is swept in dense row blocks: a
-#: dense pass per entry costs a fraction of a stored-entry pass (gathers), which pays
-#: for the zeros it also visits (benchmarks/kl_speed.py).
-DENSE_MIN_FILL = 0.2
+#: Dense X with at least this fraction of non-zeros is swept in dense row blocks, by
+#: scratch precision: a dense pass visits the zeros too, but costs a fraction of a
+#: stored-entry pass (gathers).  Crossovers measured on Poisson counts of 500 and 2,000
+#: x 1,000, k = 10 (benchmarks/kl_speed.py's problem and its rows), one thread.
+DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.5}
 
 #: Dense blocks of at least this many entries of X are swept in float32 scratch
 #: (X/WH and the rank-one updates of WH; the factors, the steps and the objective stay
@@ -208,12 +209,17 @@ def _dense_blocks(Z, work):
     return [_DenseBlock(Z, a, min(Z.shape[0], a + rows), work) for a in range(0, Z.shape[0], rows)]
 
 
-def use_dense_blocks(X, beta, missing):
-    """True when the sweep runs on dense row blocks (KL on a dense, mostly non-zero X)."""
+def dense_scratch(X, beta, missing):
+    """Scratch dtype of the dense row-block layout for X (KL on a dense X full enough
+    that it pays), or None for the stored-entry layout."""
     if beta != 1 or missing or _array.is_sparse(X):
-        return False
+        return None
     A = _array.to_numpy(X)
-    return A.size > 0 and np.count_nonzero(A) >= DENSE_MIN_FILL * A.size
+    if A.size == 0:
+        return None
+    dtype = np.dtype(np.float32 if A.dtype == np.float32 or A.size >= SCRATCH_FLOAT32
+                     else np.float64)
+    return dtype if np.count_nonzero(A) >= DENSE_MIN_FILL[dtype.name] * A.size else None
 
 
 def solve(X, W, H, *, params, monitor):
@@ -222,7 +228,8 @@ def solve(X, W, H, *, params, monitor):
     if beta not in (1.0, 2.0):
         raise ValueError(f"newton-cd minimises beta = 1 or 2 (masked), got {beta}")
     pen = params.penalty
-    dense = use_dense_blocks(X, beta, params.missing)
+    dtype = dense_scratch(X, beta, params.missing)
+    dense = dtype is not None
     Wt = np.array(_array.to_numpy(W).T, order="C", copy=True)
     H = np.array(_array.to_numpy(H), order="C", copy=True)
     if dense:
@@ -257,7 +264,6 @@ def solve(X, W, H, *, params, monitor):
 
     if dense:
         A = data.X
-        dtype = np.float32 if (A.dtype == np.float32 or A.size >= SCRATCH_FLOAT32) else np.float64
         Z = np.ascontiguousarray(A, dtype=dtype)
         ZT = np.ascontiguousarray(Z.T) if params.update_H else None
         work = tuple(np.empty(max(DENSE_BLOCK_ENTRIES, max(Z.shape)), dtype=dtype) for _ in range(2))
