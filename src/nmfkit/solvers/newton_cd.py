@@ -250,9 +250,6 @@ def solve(X, W, H, *, params, monitor):
             H *= np.sqrt(c)
             if not dense:
                 y *= c
-    loss = data.value(data.model(Wt.T, H) if dense else y, Wt.T, H) + pen.value(Wt.T, H)
-    monitor.start(loss)
-
     # The x-free parts of the derivatives: Σ_j H_rj over all j (KL: the zeros of X enter
     # here), or over observed entries only — Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
     def linear_quad(S, other):
@@ -282,6 +279,16 @@ def solve(X, W, H, *, params, monitor):
         if params.update_H:
             blocks_T = [_StoredBlock(ST, blk, y_T, work) for blk in ST.row_blocks(BLOCK_ENTRIES)]
         cast = lambda F: F  # noqa: E731
+
+    if dense:  # Σ x log(WH) block by block, as every later objective (no m x n WH)
+        xlogy = 0.0
+        for blk in blocks:
+            blk.start(Wt, cast(H))
+            xlogy += blk.xlogy()
+        loss = data.kl_from_xlogy(xlogy, Wt.T, H)
+    else:
+        loss = data.value(y, Wt.T, H)
+    monitor.start(loss + pen.value(Wt.T, H))
 
     def refresh():
         """y = WH afresh (floored); True when the floor moved a value (y is then not WH)."""
