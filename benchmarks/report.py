@@ -128,6 +128,17 @@ def readme_paragraph(res):
             "[benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n")
 
 
+def floor_of(pe):
+    """The floor: the lowest of the floor measurements of this problem (start, end,
+    recheck), each the median of its repeats; min of repeats where that is all we have."""
+    vals = []
+    for key in ("floor", "floor_end", "floor_recheck"):
+        f = pe.get(key) or {}
+        if f.get("status", "ok") == "ok" and f.get("floor_s"):
+            vals.append(f["floor_s"])
+    return min(vals) if vals else None
+
+
 def render(res, json_name="results/results.json"):
     m = res["meta"]
     L = []
@@ -173,7 +184,8 @@ def render(res, json_name="results/results.json"):
              "½‖X−WH‖² or KL via stored entries). *× nmfkit* is that time over nmfkit's; "
              "'>' marks a contender that never reached the target within its trace budget "
              "(the bound is its trace's iteration count times its measured seconds per iteration). *s/iter ÷ floor* compares one iteration with the "
-             "two products X Hᵀ and Wᵀ X on this machine. Peak RSS is the whole process "
+             "two products X Hᵀ and Wᵀ X on this machine (the lowest of the medians measured at the "
+             "start and end of the problem, and by a later `--floor-recheck`). Peak RSS is the whole process "
              "(imports and data included), one process per run.\n")
     intro_end = len(L)
 
@@ -181,8 +193,11 @@ def render(res, json_name="results/results.json"):
     for key, pe in res["problems"].items():
         p = pe["problem"]
         L.append(f"## ({key}) {p['title']}\n")
+        if pe.get("rerun"):
+            L.append(f"*This problem comes from a separate run on {pe['rerun']['date']} "
+                     f"(`bench.py {' '.join(pe['rerun']['argv'])}`), merged into this file.*\n")
         shape = "x".join(map(str, pe["shape"]))
-        fl = pe.get("floor", {}).get("floor_s")
+        fl = floor_of(pe)
         L.append(f"X: {shape}, {pe['nnz']:,} non-zeros, {pe['dtype']}"
                  f"{', scipy.sparse CSR' if pe['sparse'] else ''}; k={p['k']}; loss {p['loss']}. "
                  f"Floor X Hᵀ + Wᵀ X: {_fmt_s(fl)} s. "

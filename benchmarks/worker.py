@@ -104,7 +104,8 @@ def _floor(X, W, H, repeats):
             W.T @ X
         t_wtx.append(time.perf_counter() - t)
     return {"XHt_s": float(np.median(t_xht)), "WtX_s": float(np.median(t_wtx)),
-            "floor_s": float(np.median(t_xht) + np.median(t_wtx))}
+            "floor_s": float(np.median(t_xht) + np.median(t_wtx)),
+            "floor_min_s": float(min(t_xht) + min(t_wtx)), "repeats": repeats}
 
 
 def _trace(c, X, W0, H0, prob, job, objective, contenders):
