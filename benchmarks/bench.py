@@ -418,6 +418,8 @@ def main(argv=None):
         ap.error(f"unknown: {', '.join(unknown)}")
     suffix = "-quick" if args.quick else ""
     out = Path(args.out) if args.out else HERE / "results" / f"results{suffix}.json"
+    if args.merge_into and not args.out:  # never overwrite the file being merged into
+        out = Path(tempfile.mkdtemp(prefix="nmfkit-bench-part-")) / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     md_path = out.parent.parent / f"RESULTS{suffix}.md" if not args.out else out.with_suffix(".md")
 
