@@ -117,3 +117,24 @@ def test_parity_with_scikit_learn(problem, solver, sk_solver):
         ours = nmfkit.NMF(k, init="custom", solver=solver)
         W_ours = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
     assert frobenius(X, W_ours, ours.components_) <= 1.01 * frobenius(X, W_sk, sk.components_)
+
+
+def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem):
+    from nmfkit import _array
+
+    X = sparse_problem
+    rng = np.random.default_rng(0)
+    W, H = rng.random((X.shape[0], 4)), rng.random((4, X.shape[1]))
+    monkeypatch.setattr(_array, "_cores", lambda: 3)
+    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 1)
+    split = _array.operand(X)
+    assert isinstance(split, _array.RowSplit) and len(split.blocks) == 3
+    # The blocks are views of X's buffers, not copies.
+    assert all(np.shares_memory(block.data, X.data) for _, _, block in split.blocks)
+    np.testing.assert_allclose(_array.H_times_Xt(H, split), _array.H_times_Xt(H, X), rtol=1e-12)
+    np.testing.assert_allclose(_array.Wt_times_X(W, split), _array.Wt_times_X(W, X), rtol=1e-12)
+    np.testing.assert_allclose(_array.X_times_Ht(split, H), _array.X_times_Ht(X, H), rtol=1e-12)
+    a = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0).fit(X)
+    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 10**12)
+    b = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0).fit(X)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-6, atol=1e-9)

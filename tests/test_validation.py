@@ -119,3 +119,21 @@ def test_complex_input(X):
 def test_gpu_device_is_not_silently_ignored(X):
     with pytest.raises(NotImplementedError, match="device='cuda'"):
         nmfkit.NMF(2, device="cuda").fit(X)
+
+
+def test_sparse_negative_report_names_the_value_at_the_reported_position():
+    X = np.ones((6, 5))
+    X[5, 0], X[0, 3] = -7.0, -2.0
+    # CSC stores (5, 0) before (0, 3); the message reports the first in row order.
+    with pytest.raises(ValueError, match=r"first at row 0, column 3, value -2\)"):
+        nmfkit.NMF(2).fit(sp.csc_matrix(X))
+
+
+def test_sparse_validation_does_not_copy_the_coordinates(monkeypatch):
+    X = sp.random(200, 100, density=0.1, random_state=0, format="csr")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validation converted X to COO")
+
+    monkeypatch.setattr(sp.csr_matrix, "tocoo", refuse)
+    nmfkit.NMF(2, max_iter=5).fit(X)

@@ -17,12 +17,23 @@ def is_sparse(X) -> bool:
     return sp.issparse(X)
 
 
+_NAMESPACES: dict = {}
+
+
 def namespace(*arrays):
-    """Array-API namespace of the dense arrays among ``arrays`` (sparse ``X`` is skipped)."""
-    dense = [a for a in arrays if a is not None and not is_sparse(a)]
-    if not dense:
-        return array_namespace(np.empty(0))
-    return array_namespace(*dense)
+    """Array-API namespace of the dense arrays among ``arrays`` (sparse ``X`` is skipped).
+
+    Memoised by the arrays' types: solvers ask once per row sweep, and
+    ``array_namespace`` took 9 % of a large sparse fit's time when asked afresh.
+    """
+    dense = [a for a in arrays if a is not None and not is_sparse(a)
+             and not isinstance(a, RowSplit)]
+    key = tuple({type(a) for a in dense})
+    xp = _NAMESPACES.get(key)
+    if xp is None:
+        xp = array_namespace(*dense) if dense else array_namespace(np.empty(0))
+        _NAMESPACES[key] = xp
+    return xp
 
 
 def to_numpy(A) -> np.ndarray:
@@ -43,8 +54,82 @@ def contiguous(A):
     return A
 
 
+class RowSplit:
+    """A CSR matrix cut into row blocks that share its buffers, multiplied in threads.
+
+    scipy multiplies a sparse matrix by a dense one on one thread (releasing the GIL), so
+    the products behind every solver iteration use one core of several; two blocks
+    measured 1.7-2x faster on a 200,000 x 20,000 matrix with 20 million entries.  The
+    blocks are views of X's ``data`` and ``indices`` (no copy of X), balanced by entries.
+    """
+
+    def __init__(self, X, parts):
+        X = X.tocsr()
+        m, n = X.shape
+        cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, parts + 1)[1:-1])
+        bounds = [0, *sorted(set(int(c) for c in cuts) - {0, m}), m]
+        self.blocks = []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            s, e = X.indptr[a], X.indptr[b]
+            block = sp.csr_matrix((X.data[s:e], X.indices[s:e], X.indptr[a:b + 1] - s),
+                                  shape=(b - a, n), copy=False)
+            self.blocks.append((a, b, block))
+        self.shape, self.nnz, self.dtype, self.csr = X.shape, X.nnz, X.dtype, X
+
+    def times(self, B):
+        """X @ B for a dense B (n x k) -> m x k."""
+        out = np.empty((self.shape[0], B.shape[1]), dtype=np.result_type(self.dtype, B.dtype))
+
+        def one(item):
+            a, b, block = item
+            out[a:b] = block @ B
+
+        list(_pool().map(one, self.blocks))
+        return out
+
+    def transposed_times(self, W):
+        """Xᵀ @ W for a dense W (m x k) -> n x k."""
+        parts = _pool().map(lambda item: item[2].T @ W[item[0]:item[1]], self.blocks)
+        return sum(parts)
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="nmfkit")
+    return _POOL
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+#: Below this many stored entries, threads cost more than they save.
+SPLIT_MIN_NNZ = 1_000_000
+
+
+def operand(X):
+    """X ready for repeated products: a :class:`RowSplit` for a large sparse X on a
+    machine with several cores, else X itself."""
+    if is_sparse(X) and X.nnz >= SPLIT_MIN_NNZ and _cores() > 1 and X.format in ("csr", "csc"):
+        return RowSplit(X, _cores())
+    return X
+
+
 def X_times_Ht(X, H):
     """``X @ H.T`` (m x k) for dense or sparse ``X``; never densifies ``X``."""
+    if isinstance(X, RowSplit):
+        return X.times(H.T)
     if is_sparse(X):
         return np.asarray(X @ H.T)
     return X @ H.T
@@ -56,11 +141,15 @@ def Wt_times_X(W, X):
     Computed as ``(Xᵀ W)ᵀ``: BLAS is faster producing the tall n x k result, and
     scipy multiplies a sparse matrix by a dense one, not the reverse.
     """
+    if isinstance(X, RowSplit):
+        return contiguous(X.transposed_times(W).T)
     return contiguous((X.T @ W).T)
 
 
 def H_times_Xt(H, X):
     """``H @ X.T`` (k x m, row-major): the right-hand side of the problem for ``Wᵀ``."""
+    if isinstance(X, RowSplit):
+        return contiguous(X.times(H.T).T)
     return contiguous((X @ H.T).T)
 
 

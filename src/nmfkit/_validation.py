@@ -55,8 +55,7 @@ def _first_position(mask):
 def check_values(X, *, what="X", allow_nan=False):
     """Raise ValueError for negative, NaN or infinite entries of a validated matrix."""
     if sp.issparse(X):
-        coo = X.tocoo()
-        values, rows, cols = coo.data, coo.row, coo.col
+        values, rows, cols = X.data, _LazyCoordinates(X, "row"), _LazyCoordinates(X, "col")
     else:
         values = np.asarray(X)
         rows = cols = None
@@ -65,7 +64,7 @@ def check_values(X, *, what="X", allow_nan=False):
     bad_inf = np.isinf(values)
     if (bad_nan.any() and not allow_nan) or bad_inf.any():
         kind, mask = ("infinite", bad_inf) if bad_inf.any() else ("NaN", bad_nan)
-        r, c = _locate(mask, rows, cols)
+        r, c, _ = _locate(mask, rows, cols)
         advice = ("remove or replace them" if kind == "infinite" else
                   "impute them, or pass missing='mask' to fit on the observed entries only")
         raise ValueError(
@@ -75,8 +74,8 @@ def check_values(X, *, what="X", allow_nan=False):
     with np.errstate(invalid="ignore"):
         negative = values < 0
     if negative.any():
-        r, c = _locate(negative, rows, cols)
-        first = values[negative][0] if rows is not None else values[r, c]
+        r, c, at = _locate(negative, rows, cols)
+        first = values[r, c] if at is None else values[at]
         raise ValueError(
             f"Negative values in data passed to NMF ({what}): {int(negative.sum())} negative "
             f"entries (first at row {r}, column {c}, value {first:.6g}); NMF needs {what} >= 0 "
@@ -84,12 +83,29 @@ def check_values(X, *, what="X", allow_nan=False):
         )
 
 
+class _LazyCoordinates:
+    """Row or column index of each stored entry of a sparse X, built only when an error
+    needs a position (a COO copy of a large X costs more memory than the fit itself)."""
+
+    def __init__(self, X, which):
+        self.X, self.which = X, which
+
+    def __getitem__(self, index):
+        # tocoo() lists the entries in the order of X.data, so indices into data apply.
+        coo = self.X.tocoo()
+        return (coo.row if self.which == "row" else coo.col)[index]
+
+
 def _locate(mask, rows, cols):
+    """(row, column, flat index into the values) of the first flagged entry."""
     if rows is None:
-        return tuple(int(i) for i in _first_position(mask))
-    # Sparse: report the smallest (row, column) among the flagged stored entries.
-    order = np.lexsort((cols[mask], rows[mask]))[0]
-    return int(rows[mask][order]), int(cols[mask][order])
+        r, c = (int(i) for i in _first_position(mask))
+        return r, c, None
+    # Sparse: the smallest (row, column) among the flagged stored entries.
+    flagged = np.flatnonzero(mask)
+    r, c = rows[flagged], cols[flagged]
+    first = np.lexsort((c, r))[0]
+    return int(r[first]), int(c[first]), int(flagged[first])
 
 
 def as_matrix(estimator, X, *, reset, allow_nan=False):

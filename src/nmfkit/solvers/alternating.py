@@ -35,23 +35,29 @@ ETA = 1.5
 
 
 # Gillis & Glineur 2012: repeat a cheap pass with the same (A, B) while it pays.
-ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
+ALPHA = 2.0  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
+# (Gillis & Glineur suggest 0.5; on the dense benchmark problems (a) and (d), 2 reached
+# a given objective about 1.5x sooner than 0.5 and as soon as 4 — measured 2026-11-22.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
 
-# A deterministic cost model for ρ (timing would make results depend on machine load).
-# Rates are rough for a laptop-class CPU; only their ratios matter.
-GEMM_FLOPS = 20e9  # dense X: products are matrix-matrix (BLAS 3)
-SPARSE_FLOPS = 1.5e9  # sparse X: one pass over the stored entries per column of the factor
-GEMV_FLOPS = 8e9  # a pass costs k matrix-vector products of a k x r factor, or one k x k x r gemm
-ELEMENT_RATE = 1e9  # elementwise passes over a row of U, per second
+# A deterministic cost model for ρ (timing would make results depend on machine load),
+# calibrated on the 2-core benchmark machine (AMD EPYC, quiet): products of a dense
+# 4000 x 1500 float64 X ran at ~80 GFLOP/s, float32 twice that; a 20-million-entry CSR
+# X at ~12 GFLOP/s on two threads (_array.RowSplit); a HALS sweep's k matrix-vector
+# products at ~5 GFLOP/s and its elementwise passes at ~5 GB/s.
+GEMM_FLOPS = 60e9  # dense X, float64 (BLAS 3); float32 counts twice as fast
+SPARSE_FLOPS = 8e9  # sparse X
+GEMV_FLOPS = 5e9  # a pass: k matrix-vector products of a k x r factor
+BANDWIDTH = 5e9  # bytes per second for a pass's elementwise work on a row of U
 CALL_SECONDS = 4e-6  # interpreter overhead of one array call
 
 
-def inner_budget(k, r, nnz, sparse):
+def inner_budget(k, r, nnz, sparse, itemsize=8):
     """1 + ALPHA·ρ passes, ρ = estimated cost of the products behind an update / one pass."""
-    product = 2.0 * nnz * k / (SPARSE_FLOPS if sparse else GEMM_FLOPS)
-    one_pass = k * (2.0 * r * k / GEMV_FLOPS + 4.0 * r / ELEMENT_RATE + 5 * CALL_SECONDS)
+    rate = SPARSE_FLOPS if sparse else GEMM_FLOPS * (8 / itemsize)
+    product = 2.0 * nnz * k / rate
+    one_pass = k * (2.0 * r * k / GEMV_FLOPS + 4.0 * r * itemsize / BANDWIDTH + 5 * CALL_SECONDS)
     return int(min(MAX_INNER_DEFAULT, 1 + ALPHA * product / one_pass))
 
 
@@ -65,7 +71,8 @@ def repeat(step, U, state):
     k, r = U.shape
     max_inner = state.get("max_inner")
     if max_inner is None:
-        max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False))
+        max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False),
+                                 itemsize=getattr(U.dtype, "itemsize", 8))
     first = None
     for _ in range(max(1, max_inner)):
         before = U if max_inner == 1 else xp.asarray(U, copy=True)
@@ -104,6 +111,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     # Size of X, for rules that weigh the cost of the products against cheaper passes.
     shared = {"max_inner": params.max_inner, "nnz": nnz, "sparse": _array.is_sparse(X)}
     state_H, state_W = dict(shared), dict(shared)
+    X = _array.operand(X)  # large sparse X: products on all cores
     if params.shuffle:
         from sklearn.utils import check_random_state
 
