@@ -130,7 +130,8 @@ def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem)
     split = _array.operand(X)
     assert isinstance(split, _array.RowSplit) and len(split.blocks) == 3
     # The blocks are views of X's buffers, not copies.
-    assert all(np.shares_memory(block.data, X.data) for _, _, block in split.blocks)
+    assert all(np.shares_memory(block.data, X.data) and np.shares_memory(blockT.indices, X.indices)
+               for _, _, block, blockT in split.blocks)
     np.testing.assert_allclose(_array.H_times_Xt(H, split), _array.H_times_Xt(H, X), rtol=1e-12)
     np.testing.assert_allclose(_array.Wt_times_X(W, split), _array.Wt_times_X(W, X), rtol=1e-12)
     np.testing.assert_allclose(_array.X_times_Ht(split, H), _array.X_times_Ht(X, H), rtol=1e-12)

@@ -71,9 +71,11 @@ class RowSplit:
         self.blocks = []
         for a, b in zip(bounds[:-1], bounds[1:]):
             s, e = X.indptr[a], X.indptr[b]
-            block = sp.csr_matrix((X.data[s:e], X.indices[s:e], X.indptr[a:b + 1] - s),
-                                  shape=(b - a, n), copy=False)
-            self.blocks.append((a, b, block))
+            parts_of_x = (X.data[s:e], X.indices[s:e], X.indptr[a:b + 1] - s)
+            # The block and its transpose (a CSC view), kept: building either through
+            # scipy's constructor or ``.T`` copies a slice of a larger buffer ("prune").
+            self.blocks.append((a, b, _view(sp.csr_matrix, *parts_of_x, (b - a, n)),
+                                _view(sp.csc_matrix, *parts_of_x, (n, b - a))))
         self.shape, self.nnz, self.dtype, self.csr = X.shape, X.nnz, X.dtype, X
 
     def times(self, B):
@@ -81,7 +83,7 @@ class RowSplit:
         out = np.empty((self.shape[0], B.shape[1]), dtype=np.result_type(self.dtype, B.dtype))
 
         def one(item):
-            a, b, block = item
+            a, b, block, _ = item
             out[a:b] = block @ B
 
         list(_pool().map(one, self.blocks))
@@ -89,8 +91,15 @@ class RowSplit:
 
     def transposed_times(self, W):
         """Xᵀ @ W for a dense W (m x k) -> n x k."""
-        parts = _pool().map(lambda item: item[2].T @ W[item[0]:item[1]], self.blocks)
+        parts = _pool().map(lambda item: item[3] @ W[item[0]:item[1]], self.blocks)
         return sum(parts)
+
+
+def _view(cls, data, indices, indptr, shape):
+    """A compressed sparse matrix on the given buffers, without any copy."""
+    M = cls(shape, dtype=data.dtype)
+    M.data, M.indices, M.indptr = data, indices, indptr.astype(indices.dtype, copy=False)
+    return M
 
 
 _POOL = None
