@@ -1,4 +1,6 @@
 """Shared test data: small planted problems, a tf-idf-like sparse matrix, digits."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -48,3 +50,14 @@ def sparse_problem():
 def frobenius(X, W, H):
     R = (X.toarray() if sp.issparse(X) else X) - W @ H
     return 0.5 * float((R * R).sum())
+
+
+def fit(X, **params):
+    """Fit nmfkit.NMF with warnings silenced (tests cap max_iter); returns (model, W)."""
+    from nmfkit import NMF
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = NMF(**params)
+        W = model.fit_transform(X)
+    return model, W

@@ -9,6 +9,8 @@ from hypothesis import given, settings, strategies as st
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition._nmf import _beta_divergence
 
+from conftest import fit
+
 from nmfkit import NMF
 from nmfkit.objectives import beta_divergence
 
@@ -47,12 +49,6 @@ def sparse_counts(m, n, nnz, seed):
     return X
 
 
-def fit(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = NMF(**params)
-        W = model.fit_transform(X)
-    return model, W
 
 
 # --------------------------------------------------------------------------- objective

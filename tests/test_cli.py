@@ -1,7 +1,6 @@
 """The ``nmfkit`` command, run as users run it: the installed script, in a subprocess."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys

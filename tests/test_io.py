@@ -1,6 +1,5 @@
 """Reading data files into labelled matrices."""
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings

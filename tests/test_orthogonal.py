@@ -1,10 +1,11 @@
 """Orthogonal NMF: orthogonal='H' (HHᵀ = I) and 'W' (WᵀW = I) by ONMF-EM."""
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
+
+from conftest import fit
 
 from nmfkit import NMF
 
@@ -19,12 +20,6 @@ def clustered(m=50, n=240, k=4, noise=0.05, seed=0):
     return X, labels
 
 
-def fit(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = NMF(**params)
-        W = model.fit_transform(X)
-    return model, W
 
 
 @pytest.mark.parametrize("make", [np.asarray, sp.csr_matrix])

@@ -1,12 +1,12 @@
 """Sparse NMF: L1/L2 penalties (alpha_W, alpha_H, l1_ratio) and Hoyer's sparseness."""
-import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from nmfkit import NMF
+from conftest import fit
+
 from nmfkit.metrics import sparseness
 from nmfkit.objectives import beta_divergence
 
@@ -54,12 +54,6 @@ def parts(seed=0):
     return W @ H + 0.05 * rng.random((120, 64))
 
 
-def fit(X, **params):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = NMF(**params)
-        W = model.fit_transform(X)
-    return model, W
 
 
 PENALISED = [("hals", 2.0), ("mu", 2.0), ("anls", 2.0), ("pgd", 2.0), ("cd", 1.0),

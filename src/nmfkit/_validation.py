@@ -13,7 +13,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _array
 
 SOLVER_NAMES = {"auto", "hals", "cd", "mu", "als", "anls", "pgd"}
 INIT_NAMES = {"auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}

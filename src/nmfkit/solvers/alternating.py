@@ -106,7 +106,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     pen = params.penalty
     Wt = xp.asarray(W.T, copy=True)
     H = xp.asarray(H, copy=True)
-    k, (m, n) = H.shape[0], X.shape
+    m, n = X.shape
     nnz = X.nnz if _array.is_sparse(X) else m * n
     # Size of X, for rules that weigh the cost of the products against cheaper passes.
     shared = {"max_inner": params.max_inner, "nnz": nnz, "sparse": _array.is_sparse(X)}
