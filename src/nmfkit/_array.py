@@ -89,6 +89,19 @@ class RowSplit:
         list(_pool().map(one, self.blocks))
         return out
 
+    def times_transposed(self, H):
+        """(X Hᵀ)ᵀ = H Xᵀ for a dense H (k x n) -> k x m, row-major, written block by
+        block (no m x k intermediate beside the result)."""
+        Ht = H.T
+        out = np.empty((H.shape[0], self.shape[0]), dtype=np.result_type(self.dtype, H.dtype))
+
+        def one(item):
+            a, b, block, _ = item
+            out[:, a:b] = (block @ Ht).T
+
+        list(_pool().map(one, self.blocks))
+        return out
+
     def transposed_times(self, W):
         """Xᵀ @ W for a dense W (m x k) -> n x k."""
         parts = _pool().map(lambda item: item[3] @ W[item[0]:item[1]], self.blocks)
@@ -125,13 +138,15 @@ def _cores() -> int:
 
 #: Below this many stored entries, threads cost more than they save.
 SPLIT_MIN_NNZ = 1_000_000
+#: Row blocks per core: smaller blocks keep each block's m_b x k product temporary small.
+BLOCKS_PER_CORE = 4
 
 
 def operand(X):
     """X ready for repeated products: a :class:`RowSplit` for a large sparse X on a
     machine with several cores, else X itself."""
     if is_sparse(X) and X.nnz >= SPLIT_MIN_NNZ and _cores() > 1 and X.format in ("csr", "csc"):
-        return RowSplit(X, _cores())
+        return RowSplit(X, _cores() * BLOCKS_PER_CORE)
     return X
 
 
@@ -158,7 +173,7 @@ def Wt_times_X(W, X):
 def H_times_Xt(H, X):
     """``H @ X.T`` (k x m, row-major): the right-hand side of the problem for ``Wᵀ``."""
     if isinstance(X, RowSplit):
-        return contiguous(X.times(H.T).T)
+        return X.times_transposed(H)
     return contiguous((X @ H.T).T)
 
 
@@ -189,6 +204,56 @@ def vdot64(A, B) -> float:
         return _rowwise_dot64(A, B)
     xp = namespace(A, B)
     return float(xp.sum(xp.astype(A, xp.float64, copy=False) * xp.astype(B, xp.float64, copy=False)))
+
+
+def clip_nonnegative_(A):
+    """``A ← max(A, 0)`` in place where the backend allows it; returns the result."""
+    if isinstance(A, np.ndarray):
+        return np.maximum(A, 0, out=A)
+    if hasattr(A, "clamp_"):  # torch
+        return A.clamp_(min=0)
+    return namespace(A).maximum(A, 0)
+
+
+#: Width of the column blocks a factor is swept in: about this many bytes of a k x r
+#: factor, so that a block's k rows stay in cache while all k rows are updated.  On the
+#: benchmark machine a 20 x 200,000 float64 HALS sweep took 21 ms whole and 9 ms in
+#: 4 MB blocks on two threads; below 1 MB the per-call overhead wins (measured).
+SWEEP_BLOCK_BYTES = 4 << 20
+
+
+def map_column_blocks(fn, U):
+    """``[fn(slice) ...]`` over cache-sized column blocks of a k x r factor ``U``.
+
+    For an update whose columns are independent (every Frobenius sub-problem: column j
+    of Wᵀ is row j of W).  Large NumPy factors are cut into blocks of
+    :data:`SWEEP_BLOCK_BYTES`, run on all cores with BLAS held at one thread; small
+    ones, and other backends (a GPU wants the whole factor at once), get one block.
+    """
+    k, r = U.shape
+    if not isinstance(U, np.ndarray):
+        return [fn(slice(0, r))]
+    width = max(1, SWEEP_BLOCK_BYTES // max(1, k * U.itemsize))
+    if r < 2 * width:
+        return [fn(slice(0, r))]
+    slices = [slice(a, min(a + width, r)) for a in range(0, r, width)]
+    if _cores() == 1:
+        return [fn(s) for s in slices]
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return list(_pool().map(fn, slices))
+
+
+_CONTROLLER = None
+
+
+def _blas_controller():
+    """threadpoolctl's controller, built once (6 µs per limit, against 80 µs afresh)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
 
 
 def eye_like(k, A):

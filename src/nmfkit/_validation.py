@@ -190,7 +190,8 @@ def check_custom_factors(X, W, H, n_components, *, update_H=True):
         if np.max(M, initial=0) == 0:
             raise ValueError(f"Array passed to NMF (custom init {name}) is full of zeros: "
                              "an all-zero factor cannot be updated; pass a non-zero start.")
-        out[name] = M.astype(X.dtype, copy=True)
+        # A private copy; W column-major, so that the solvers' row-major Wᵀ is a view.
+        out[name] = np.array(M, dtype=X.dtype, order="F" if name == "W" else "C", copy=True)
     return out.get("W"), out["H"], k
 
 

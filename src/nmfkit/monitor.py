@@ -75,14 +75,15 @@ class Monitor:
         elif self.verbose >= 2:
             print(f"{self.description}: iteration 0, loss {loss:.6g}", file=sys.stderr)
 
-    def __call__(self, iteration, W, H, loss) -> bool:
+    def __call__(self, iteration, W, H, loss, *, fresh=False) -> bool:
         if self._t0 is None:
             self.start(loss)
         loss = float(loss)
         seconds = time.perf_counter() - self._t0
         self.history.append((iteration, seconds, loss))
         if self.snapshot:
-            self.last = (_array.copy(W), _array.copy(H), loss)
+            # ``fresh``: the solver will not write into these arrays again; keep them.
+            self.last = (W, H, loss) if fresh else (_array.copy(W), _array.copy(H), loss)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.5g}", refresh=False)

@@ -64,7 +64,9 @@ def inner_budget(k, r, nnz, sparse, itemsize=8):
 def repeat(step, U, state):
     """Apply ``step`` (one pass on U, same A and B) up to the inner budget.
 
-    Stops early when a pass moves U by less than DELTA times the first pass did.
+    ``step(U)`` returns ``(U_new, change)`` with ``change = ‖U_new − U‖²``, or ``None``
+    for change when the step does not measure it (then it is computed here).  Stops
+    early when a pass moves U by less than DELTA times the first pass did.
     ``state['max_inner']`` (the user's cap) overrides the cost model.
     """
     xp = _array.namespace(U)
@@ -75,12 +77,13 @@ def repeat(step, U, state):
                                  itemsize=getattr(U.dtype, "itemsize", 8))
     first = None
     for _ in range(max(1, max_inner)):
-        before = U if max_inner == 1 else xp.asarray(U, copy=True)
-        U = step(U)
+        before = U
+        U, change = step(U)
         if max_inner == 1:
             break
-        delta = U - before
-        change = float(xp.sum(delta * delta))
+        if change is None:
+            delta = U - before
+            change = _array.vdot64(delta, delta)
         if first is None:
             first = change
         elif change <= DELTA * DELTA * first:
@@ -94,6 +97,20 @@ def _loss(normX2, B_W, Wt, WtW, HHt, penalty, H):
     return 0.5 * max(value, 0.0) + penalty.value(Wt, H)
 
 
+def _extrapolate(new, prev, beta, *, reuse_prev=False):
+    """[new + β(new − prev)]₊, written into ``prev`` when ``reuse_prev`` (the caller
+    no longer needs it), else into one new array."""
+    if reuse_prev:
+        out = prev
+        out -= new
+        out *= -beta
+    else:
+        out = new - prev
+        out *= beta
+    out += new
+    return _array.clip_nonnegative_(out)
+
+
 def run(X, W, H, *, params, monitor, update, extrapolate=False):
     """Alternate ``update`` on H and Wᵀ until the monitor stops it.
 
@@ -104,8 +121,9 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     xp = _array.namespace(W, H)
     normX2 = _array.squared_norm(X)
     pen = params.penalty
-    Wt = xp.asarray(W.T, copy=True)
-    H = xp.asarray(H, copy=True)
+    # Nothing below writes into Wt or H (update rules return new arrays), so the
+    # caller's arrays are used as they are; Wt is made row-major once.
+    Wt = _array.contiguous(W.T)
     m, n = X.shape
     nnz = X.nnz if _array.is_sparse(X) else m * n
     # Size of X, for rules that weigh the cost of the products against cheaper passes.
@@ -132,11 +150,12 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     for n_iter in range(1, params.max_iter + 1):
         # --- H given W -------------------------------------------------------
         if params.update_H:
+            B_W = None  # the last iteration's; free it before its successor is computed
             B_H = _array.Wt_times_X(Wt.T, X)
             H_new = update(H, WtW, B_H, pen.l1_H, pen.l2_H, state_H)
             H_hat = H_new
             if extrapolate and H_prev is not None:
-                H_hat = xp.maximum(H_new + beta * (H_new - H_prev), 0)
+                H_hat = _extrapolate(H_new, H_prev, beta)
             HHt = H_hat @ H_hat.T
             B_W = _array.H_times_Xt(H_hat, X)
         else:
@@ -165,7 +184,9 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         # --- extrapolate W, kept only if it does not increase the objective ----
         Wt_next, WtW_next, loss_next = Wt_new, WtW_new, loss_new
         if extrapolate and Wt_prev is not None:
-            Wt_hat = xp.maximum(Wt_new + beta * (Wt_new - Wt_prev), 0)
+            # Wt_prev is replaced below: its buffer can take Wt_hat, unless it is the
+            # current iterate (the monitor may hold that one for Ctrl-C).
+            Wt_hat = _extrapolate(Wt_new, Wt_prev, beta, reuse_prev=Wt_prev is not Wt)
             WtW_hat = Wt_hat @ Wt_hat.T
             loss_hat = _loss(normX2, B_W, Wt_hat, WtW_hat, HHt, pen, H_hat)
             if loss_hat <= loss_new:
@@ -175,7 +196,9 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
             H_prev, Wt_prev = H_new, Wt_new
         H, Wt, WtW, loss = H_hat, Wt_next, WtW_next, loss_next
 
-        if monitor(n_iter, Wt.T, H, loss):
+        # Update rules return new arrays and nothing here writes into W or H once
+        # reported, so the monitor may keep them without a copy.
+        if monitor(n_iter, Wt.T, H, loss, fresh=True):
             stopped = True
             break
 

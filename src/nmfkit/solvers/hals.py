@@ -19,36 +19,47 @@ from __future__ import annotations
 from .. import _array
 from . import alternating
 
-def hals_sweep(U, A, B, order=None):
-    """One in-place Gauss–Seidel sweep over the rows of U.
+def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
+    """One in-place Gauss–Seidel sweep over the rows of U; returns ‖ΔU‖².
 
-    Minimises ½⟨U, AU⟩ − ⟨B, U⟩ over U ≥ 0 row by row (A: k x k, B, U: k x r), where
-    A and B have been divided row-wise by diag(A) (so a_jj = 1) and rows with a zero
-    diagonal are skipped (a vanished component: its row is undetermined).
+    Minimises ½⟨U, AU⟩ − ⟨B − l1, U⟩ over U ≥ 0 row by row (A: k x k, B, U: k x r);
+    ``inv[j]`` is 1 / a_jj, or 0 for a row with a zero diagonal (a vanished component:
+    its row is undetermined and stays).  Columns of U are independent, so the sweep
+    runs on cache-sized column blocks (:func:`nmfkit._array.map_column_blocks`).
     """
     xp = _array.namespace(U, A, B)
-    for j in (range(U.shape[0]) if order is None else order):
-        U[j, :] = xp.maximum(U[j, :] + (B[j, :] - A[j, :] @ U), 0)
+    rows = range(U.shape[0]) if order is None else order
+
+    def block(cols):
+        Ub, Bb = U[:, cols], B[:, cols]
+        before = xp.asarray(Ub, copy=True)
+        for j in rows:
+            g = Bb[j, :] - A[j, :] @ Ub
+            if l1:
+                g -= l1
+            g *= inv[j]
+            g += Ub[j, :]
+            Ub[j, :] = _array.clip_nonnegative_(g)
+        before -= Ub
+        return _array.vdot64(before, before)
+
+    return sum(_array.map_column_blocks(block, U))
 
 
 def update(U, A, B, l1, l2, state):
     """Several HALS sweeps on U from products (A, B); returns a new array."""
     xp = _array.namespace(U, A, B)
-    k, r = U.shape
+    k = U.shape[0]
     if l2:
         A = A + l2 * _array.eye_like(k, A)
-    if l1:
-        B = B - l1
     diag = xp.linalg.diagonal(A)
     live = diag > 0
-    scale = xp.where(live, 1 / xp.where(live, diag, 1), 0)[:, None]
-    # Row j of U moves by (b_j − a_jᵀU)/a_jj: pre-divide rows once per update.
-    A, B = A * scale, B * scale
+    inv = [float(v) for v in xp.where(live, 1 / xp.where(live, diag, 1), 0)]
     rng = state.get("rng")
 
     def sweep(U):
-        hals_sweep(U, A, B, None if rng is None else rng.permutation(k))
-        return U
+        return U, hals_sweep(U, A, B, inv, l1=l1,
+                             order=None if rng is None else rng.permutation(k))
 
     return alternating.repeat(sweep, xp.asarray(U, copy=True), state)
 

@@ -47,7 +47,7 @@ def update(U, A, B, l1, l2, state):
             denominator = denominator + l2 * U
         if l1:
             denominator = denominator + l1
-        return U * (B / xp.maximum(denominator, tiny))
+        return U * (B / xp.maximum(denominator, tiny)), None
 
     return alternating.repeat(step, U, state)
 
