@@ -186,8 +186,8 @@ def test_reported_factors_are_never_written_afterwards():
 
 def test_sparse_fit_peak_memory_is_a_few_factors():
     """Large sparse fit: no dense m x n temporary and no full-size temporaries per sweep
-    (the peak was 10.8 factor-sizes before sweeps ran in blocks and extrapolation wrote
-    in place; the benchmark's problem (e) measures the process)."""
+    (the peak was 10.8 factor-sizes before sweeps ran in blocks and extrapolation was
+    evaluated block by block; the benchmark's problem (e) measures the process)."""
     import tracemalloc
 
     m, n, k = 40_000, 3_000, 10
@@ -199,4 +199,4 @@ def test_sparse_fit_peak_memory_is_a_few_factors():
         peak = tracemalloc.get_traced_memory()[1] - start
     finally:
         tracemalloc.stop()
-    assert peak <= 8 * m * k * 8
+    assert peak <= 7 * m * k * 8

@@ -50,11 +50,16 @@ class Penalty:
         if not self.active:
             return 0.0
         xp = _array.namespace(W, H)
-        total = 0.0
-        if self.l1_W:
-            total += self.l1_W * float(xp.sum(W))
-        if self.l2_W:
-            total += 0.5 * self.l2_W * _array.vdot64(W, W)
+        sum_W = float(xp.sum(W)) if self.l1_W else 0.0
+        sq_W = _array.vdot64(W, W) if self.l2_W else 0.0
+        return self.value_from(sum_W, sq_W, H)
+
+    def value_from(self, sum_W, sq_W, H) -> float:
+        """The penalty from ΣW and ‖W‖² (for a W that is never formed) and H."""
+        if not self.active:
+            return 0.0
+        total = self.l1_W * sum_W + 0.5 * self.l2_W * sq_W
+        xp = _array.namespace(H)
         if self.l1_H:
             total += self.l1_H * float(xp.sum(H))
         if self.l2_H:

@@ -97,18 +97,42 @@ def _loss(normX2, B_W, Wt, WtW, HHt, penalty, H):
     return 0.5 * max(value, 0.0) + penalty.value(Wt, H)
 
 
-def _extrapolate(new, prev, beta, *, reuse_prev=False):
-    """[new + β(new − prev)]₊, written into ``prev`` when ``reuse_prev`` (the caller
-    no longer needs it), else into one new array."""
-    if reuse_prev:
-        out = prev
-        out -= new
-        out *= -beta
-    else:
-        out = new - prev
-        out *= beta
+def _extrapolate(new, prev, beta):
+    """[new + β(new − prev)]₊ as one new array."""
+    out = new - prev
+    out *= beta
     out += new
     return _array.clip_nonnegative_(out)
+
+
+def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
+    """Objective of Tᵀ = [new + β(new − prev)]₊ (with B_W = HXᵀ), block by block.
+
+    T is formed one cache-sized column block at a time and written to ``out`` only if
+    ``out`` is given (it may be ``prev``, whose block is read first), so a rejected
+    extrapolation allocates no factor-sized array.  Returns (loss, TTᵀ).
+    """
+    xp = _array.namespace(new, prev)
+    want_sum = bool(penalty.l1_W)
+
+    def block(cols):
+        T = new[:, cols] - prev[:, cols]
+        T *= beta
+        T += new[:, cols]
+        T = _array.clip_nonnegative_(T)
+        if out is not None:
+            out[:, cols] = T
+        return T @ T.T, _array.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
+
+    parts = _array.map_column_blocks(block, new)
+    gram = parts[0][0]
+    for g, _, _ in parts[1:]:
+        gram = gram + g
+    cross = sum(p[1] for p in parts)
+    value = normX2 - 2.0 * cross + _array.vdot64(gram, HHt)
+    sq = float(xp.sum(xp.linalg.diagonal(gram))) if penalty.l2_W else 0.0
+    loss = 0.5 * max(value, 0.0) + penalty.value_from(sum(p[2] for p in parts), sq, H)
+    return loss, gram
 
 
 def run(X, W, H, *, params, monitor, update, extrapolate=False):
@@ -184,12 +208,18 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         # --- extrapolate W, kept only if it does not increase the objective ----
         Wt_next, WtW_next, loss_next = Wt_new, WtW_new, loss_new
         if extrapolate and Wt_prev is not None:
-            # Wt_prev is replaced below: its buffer can take Wt_hat, unless it is the
-            # current iterate (the monitor may hold that one for Ctrl-C).
-            Wt_hat = _extrapolate(Wt_new, Wt_prev, beta, reuse_prev=Wt_prev is not Wt)
-            WtW_hat = Wt_hat @ Wt_hat.T
-            loss_hat = _loss(normX2, B_W, Wt_hat, WtW_hat, HHt, pen, H_hat)
+            # Wt_prev is replaced below, so its buffer can take the candidate, unless it
+            # is the current iterate (reported: the monitor and callbacks may hold it).
+            reuse = Wt_prev is not Wt
+            loss_hat, WtW_hat = _extrapolated_loss(normX2, B_W, Wt_new, Wt_prev, beta, HHt,
+                                                   pen, H_hat, out=Wt_prev if reuse else None)
             if loss_hat <= loss_new:
+                if reuse:
+                    Wt_hat = Wt_prev
+                else:
+                    if params.update_H:
+                        B_W = None  # recomputed next iteration: free it first
+                    Wt_hat = _extrapolate(Wt_new, Wt_prev, beta)
                 Wt_next, WtW_next, loss_next = Wt_hat, WtW_hat, loss_hat
 
         if extrapolate:
