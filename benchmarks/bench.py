@@ -200,9 +200,106 @@ def first_at_or_below(curve, target):
     return None, None
 
 
-def run_problem(key, prob, budget, names, runner, log):
-    import scipy.sparse as sp
+#: Time-to-target ratios issue 3 asks for: 10x on KL problems, 5x otherwise.
+TARGET_RATIO = {"kullback-leibler": 10.0}
+DEFAULT_TARGET_RATIO = 5.0
+EXTEND_MARGIN = 1.15     # an extended trace runs this much past target ratio x nmfkit's time
+EXTEND_MAX_S = 150.0     # ... but never longer (library time)
+#: A chained trace's clock includes each call's input checks and setup: scikit-learn's
+#: max_iter=1 calls ran 2.5x its in-fit seconds per iteration on problem (a) (measured),
+#: so its cap is raised by this factor to give it the same in-fit time.
+CHAIN_OVERHEAD = 3.0
 
+
+def _best_of(entry):
+    return min(min(obj for it, _, obj in ce["trace"]["curve"] if obj == obj)
+               for ce in entry["contenders"].values() if ce.get("final_obj") is not None)
+
+
+def _trace_record(r):
+    return {k: r.get(k) for k in ("status", "error", "curve", "trace_mode", "process_wall_s",
+                                  "loadavg_start", "background_cpu_pct", "log_tail")}
+
+
+def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
+    """Give the peers a target is judged against enough time for a verdict.
+
+    A trace that stops before reaching 0.1 % of best only bounds a peer's time from below;
+    when that bound is under the target ratio, the verdict is open.  The peers judged are
+    scikit-learn's reference solver ('cd', or 'mu' for KL) and the closest other peer (the
+    lowest objective at the end of its trace), unless another peer reached the target.
+    Their traces are re-run with ``EXTEND_MARGIN x ratio x`` nmfkit's time to 0.1 % of
+    library time (at most ``EXTEND_MAX_S``), evaluated every iteration up to the base
+    trace's length and about every hundredth after.
+    """
+    cs = entry["contenders"]
+    if "nmfkit" not in cs or cs["nmfkit"].get("final_obj") is None:
+        return
+    target = _best_of(entry) * 1.001
+    _, t_nmfkit = first_at_or_below(cs["nmfkit"]["trace"]["curve"], target)
+    if not t_nmfkit:
+        return
+    ratio = TARGET_RATIO.get(prob.loss, DEFAULT_TARGET_RATIO)
+    need = min(EXTEND_MAX_S, EXTEND_MARGIN * ratio * t_nmfkit)
+
+    def open_verdict(name):
+        ce = cs.get(name, {})
+        curve = (ce.get("trace") or {}).get("curve")
+        return (ce.get("final_obj") is not None and name in active
+                and first_at_or_below(curve, target)[0] is None and curve[-1][1] < need)
+
+    reference = "sklearn-mu" if prob.loss == "kullback-leibler" else "sklearn-cd"
+    others = [n for n in active if n not in ("nmfkit", "nmfkit-hals", "sklearn-cd", "sklearn-mu")
+              and cs[n].get("final_obj") is not None]
+    judged = [reference]
+    if not any(first_at_or_below(cs[n]["trace"]["curve"], target)[0] for n in others):
+        pending = [n for n in others if open_verdict(n)]
+        if pending:
+            judged.append(min(pending, key=lambda n: cs[n]["final_obj"]))
+    for name in judged:
+        if not open_verdict(name):
+            continue
+        ce = cs[name]
+        chain = all_c[name].trace_mode == "chain"
+        base_iters = ce["trace"]["curve"][-1][0]
+        log(f"   + {name}: trace extended to {need:.1f} s in-fit (nmfkit reached 0.1 % in "
+            f"{t_nmfkit:.2f} s; the base trace stopped at {ce['trace']['curve'][-1][1]:.1f} s)")
+        cap = need * (CHAIN_OVERHEAD if chain else 1.0)
+        r = runner.run(dict(base, mode="trace", contender=name, max_iter=10**7,
+                            time_cap=cap, eval_every_until=base_iters),
+                       timeout=min(1200.0, cap * 2.5 + 240))
+        if r.get("status") != "ok" or not r.get("curve") or len(r["curve"]) < 2:
+            log(f"   x {name}: extended trace failed: {r.get('error')}; the base trace stands")
+            continue
+        curve = r["curve"]
+        ce["trace_base"] = {"iters": base_iters, "s": ce["trace"]["curve"][-1][1]}
+        ce["trace"] = _trace_record(r)
+        ce["trace"]["extended_to_s"] = need
+        ce["final_obj"], ce["trace_iters"], ce["trace_s"] = curve[-1][2], curve[-1][0], curve[-1][1]
+        log(f"   . {name}: extended trace {curve[-1][0]} it in {curve[-1][1]:.2f} s, "
+            f"obj {curve[-1][2]:.6g}")
+
+    # A peer given more time may set a new best that nmfkit's own trace never reached:
+    # then nmfkit's trace gets as long as the longest extended one.
+    target = _best_of(entry) * 1.001
+    ce = cs["nmfkit"]
+    if first_at_or_below(ce["trace"]["curve"], target)[0] is None:
+        longest = max((c.get("trace", {}).get("extended_to_s") or 0) for c in cs.values())
+        if longest > ce["trace_s"]:
+            log(f"   + nmfkit: a peer set a new best; trace extended to {longest:.1f} s")
+            r = runner.run(dict(base, mode="trace", contender="nmfkit", max_iter=10**7,
+                                time_cap=longest, eval_every_until=ce["trace_iters"]),
+                           timeout=min(1200.0, longest * 2.5 + 240))
+            if r.get("status") == "ok" and r.get("curve") and len(r["curve"]) > 1:
+                curve = r["curve"]
+                ce["trace_base"] = {"iters": ce["trace_iters"], "s": ce["trace_s"]}
+                ce["trace"] = _trace_record(r)
+                ce["trace"]["extended_to_s"] = longest
+                ce["final_obj"], ce["trace_iters"], ce["trace_s"] = (curve[-1][2], curve[-1][0],
+                                                                     curve[-1][1])
+
+
+def run_problem(key, prob, budget, names, runner, log):
     log(f"== problem {key}: {prob.title}")
     t_prob = time.monotonic()
     subprocess.run([sys.executable, str(HERE / "problems.py"), key]
@@ -242,9 +339,7 @@ def run_problem(key, prob, budget, names, runner, log):
         r = runner.run(dict(base, mode="trace", contender=name, max_iter=budget.trace_iter,
                             time_cap=budget.trace_s * (2 if chain else 1)))
         ce = entry["contenders"][name]
-        ce["trace"] = {k: r.get(k) for k in ("status", "error", "curve", "trace_mode",
-                                             "process_wall_s", "loadavg_start",
-                                             "background_cpu_pct", "log_tail")}
+        ce["trace"] = _trace_record(r)
         if r.get("status") != "ok" or not r.get("curve") or len(r["curve"]) < 2:
             ce["status"] = r.get("status") if r.get("status") != "ok" else "error"
             ce["reason"] = r.get("error") or "no iteration completed"
@@ -262,8 +357,8 @@ def run_problem(key, prob, budget, names, runner, log):
     if not finals:
         entry["elapsed_s"] = time.monotonic() - t_prob
         return entry
-    best = min(min(obj for it, _, obj in ce["trace"]["curve"] if obj == obj)
-               for ce in entry["contenders"].values() if ce.get("final_obj") is not None)
+    _extend_traces(entry, prob, budget, active, all_c, runner, base, log)
+    best = _best_of(entry)
     entry["best_obj"] = best
     entry["targets"] = {"1%": best * 1.01, "0.1%": best * 1.001}
     if prob.loss == "frobenius":
@@ -316,7 +411,7 @@ def run_problem(key, prob, budget, names, runner, log):
                                     iters=[budget.periter_n]))
                 _evaluate_runs(r, X, prob, X_sq, entry["targets"])
                 pe["runs"].append(_slim(r))
-                log(f"   > nmfkit-hals per-iteration: " + ", ".join(
+                log("   > nmfkit-hals per-iteration: " + ", ".join(
                     f"{x['n_iter']} it {x['seconds']:.3f} s" for x in r.get("runs", [])))
 
     # 4. drop-in defaults
