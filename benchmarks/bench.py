@@ -11,6 +11,11 @@ Protocol, per problem:
               objective.py in float64 (evaluation time kept out of the clock).
               best = the lowest objective any contender reached; targets = best x 1.01
               and best x 1.001; n_1, n_0.1 = first iteration at or under each target.
+ 1b. verdict where the trace of scikit-learn's reference solver ('cd'; 'mu' for KL) or of
+              the closest other peer stopped short of 0.1 % before the target ratio (5x;
+              10x for KL) times nmfkit's time, that trace runs again for 1.15 x that time
+              (at most 150 s of library time), so that '>' bounds decide the target;
+              evaluated every iteration up to the base length, about every 1/100 after.
  2. timed     each contender again in fresh processes, `repeats` times, contenders
               alternating (rotated every round): runs of max_iter = n_1 and n_0.1 with
               tol=0 and no hook, after one untimed 1-iteration warm-up fit in the same
