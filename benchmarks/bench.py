@@ -247,11 +247,15 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
     ratio = TARGET_RATIO.get(prob.loss, DEFAULT_TARGET_RATIO)
     need = min(EXTEND_MAX_S, EXTEND_MARGIN * ratio * t_nmfkit)
 
+    def clock_cap(name):  # `need` on the clock of the contender's trace
+        return need * (CHAIN_OVERHEAD if all_c[name].trace_mode == "chain" else 1.0)
+
     def open_verdict(name):
         ce = cs.get(name, {})
         curve = (ce.get("trace") or {}).get("curve")
         return (ce.get("final_obj") is not None and name in active
-                and first_at_or_below(curve, target)[0] is None and curve[-1][1] < need)
+                and first_at_or_below(curve, target)[0] is None
+                and curve[-1][1] < clock_cap(name))
 
     reference = "sklearn-mu" if prob.loss == "kullback-leibler" else "sklearn-cd"
     others = [n for n in active if n not in ("nmfkit", "nmfkit-hals", "sklearn-cd", "sklearn-mu")
@@ -265,11 +269,10 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
         if not open_verdict(name):
             continue
         ce = cs[name]
-        chain = all_c[name].trace_mode == "chain"
         base_iters = ce["trace"]["curve"][-1][0]
         log(f"   + {name}: trace extended to {need:.1f} s in-fit (nmfkit reached 0.1 % in "
             f"{t_nmfkit:.2f} s; the base trace stopped at {ce['trace']['curve'][-1][1]:.1f} s)")
-        cap = need * (CHAIN_OVERHEAD if chain else 1.0)
+        cap = clock_cap(name)
         r = runner.run(dict(base, mode="trace", contender=name, max_iter=10**7,
                             time_cap=cap, eval_every_until=base_iters),
                        timeout=min(1200.0, cap * 2.5 + 240))

@@ -77,6 +77,18 @@ def lower_bound_time(ce):
     return ce.get("trace_s")
 
 
+def stopped_by_itself(ce, budget):
+    """True when a trace ended before its iteration and time caps: the library's own
+    stopping test ended the fit although tol=0 (so more time would not reach the target)."""
+    if not ce.get("trace_iters"):
+        return False
+    ext = ce["trace"].get("extended_to_s")
+    chain = ce["trace"].get("trace_mode") == "chain"
+    cap = ext * (3.0 if chain else 1.0) if ext else budget["trace_s"] * (2 if chain else 1)
+    max_it = 10**7 if ext else budget["trace_iter"]
+    return ce["trace_iters"] < max_it and ce["trace_s"] < 0.9 * cap
+
+
 def speedups(pe):
     """{contender: (ratio, exact)} of contender's time to 0.1 % over nmfkit's."""
     cs = pe["contenders"]
@@ -243,6 +255,9 @@ def render(res, json_name="results/results.json"):
             notes = [ce.get("note", "")]
             if ce["trace"].get("trace_mode") == "chain":
                 notes.append("trace by chained max_iter=1 runs")
+            if stopped_by_itself(ce, pe["budget"]):
+                notes.append(f"the library stopped by itself after {ce['trace_iters']} it "
+                             "(tol=0 given): it would not reach the target with more time")
             if ce["trace"].get("extended_to_s"):
                 notes.append(f"trace extended to {ce['trace']['extended_to_s']:.0f} s of library "
                              f"time for a verdict (base: {ce['trace_base']['iters']} it)")
