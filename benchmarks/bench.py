@@ -12,7 +12,7 @@ Protocol, per problem:
               best = the lowest objective any contender reached; targets = best x 1.01
               and best x 1.001; n_1, n_0.1 = first iteration at or under each target.
  1b. verdict where the trace of scikit-learn's reference solver ('cd'; 'mu' for KL) or of
-              the closest other peer stopped short of 0.1 % before the target ratio (5x;
+              any other peer stopped short of 0.1 % before the target ratio (5x;
               10x for KL) times nmfkit's time, that trace runs again for 1.15 x that time
               (at most 150 s of library time), so that '>' bounds decide the target;
               evaluated every iteration up to the base length, about every 1/100 after.
@@ -231,9 +231,8 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
 
     A trace that stops before reaching 0.1 % of best only bounds a peer's time from below;
     when that bound is under the target ratio, the verdict is open.  The peers judged are
-    scikit-learn's reference solver ('cd', or 'mu' for KL) and the closest other peer (the
-    lowest objective at the end of its trace), unless another peer reached the target.
-    Their traces are re-run with ``EXTEND_MARGIN x ratio x`` nmfkit's time to 0.1 % of
+    scikit-learn's reference solver ('cd', or 'mu' for KL) and every other peer (the target
+    names the fastest of them).  Their traces are re-run with ``EXTEND_MARGIN x ratio x`` nmfkit's time to 0.1 % of
     library time (at most ``EXTEND_MAX_S``), evaluated every iteration up to the base
     trace's length and about every hundredth after.
     """
@@ -260,11 +259,9 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
     reference = "sklearn-mu" if prob.loss == "kullback-leibler" else "sklearn-cd"
     others = [n for n in active if n not in ("nmfkit", "nmfkit-hals", "sklearn-cd", "sklearn-mu")
               and cs[n].get("final_obj") is not None]
-    judged = [reference]
-    if not any(first_at_or_below(cs[n]["trace"]["curve"], target)[0] for n in others):
-        pending = [n for n in others if open_verdict(n)]
-        if pending:
-            judged.append(min(pending, key=lambda n: cs[n]["final_obj"]))
+    # Every other peer whose bound is short of the ratio: the fastest of them is the one
+    # the target names, and a bound says nothing about which that is.
+    judged = [reference] + others
     for name in judged:
         if not open_verdict(name):
             continue

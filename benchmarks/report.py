@@ -195,7 +195,7 @@ def render(res, json_name="results/results.json"):
              "objective is within that margin of best, re-evaluated by the harness (float64, "
              "½‖X−WH‖² or KL via stored entries). *× nmfkit* is that time over nmfkit's; "
              "'>' marks a contender that never reached the target within its trace budget "
-             "(the bound is its trace's iteration count times its measured seconds per iteration); where such a bound fell short of the target ratio for scikit-learn's reference solver or the closest other peer, that peer's trace was run again for 1.15 x ratio x nmfkit's time (at most 150 s; 3x that on the clock of a chained trace, which includes each call's checks), objective evaluated every iteration up to the base trace's length and every ~1/100 of the count after (so a target iteration is found at most 1 % late). *s/iter ÷ floor* compares one iteration with the "
+             "(the bound is its trace's iteration count times its measured seconds per iteration); where such a bound fell short of the target ratio for scikit-learn's reference solver or any other peer, that peer's trace was run again for 1.15 x ratio x nmfkit's time (at most 150 s; 3x that on the clock of a chained trace, which includes each call's checks), objective evaluated every iteration up to the base trace's length and every ~1/100 of the count after (so a target iteration is found at most 1 % late). *s/iter ÷ floor* compares one iteration with the "
              "two products X Hᵀ and Wᵀ X on this machine (the lowest of the medians measured at the "
              "start and end of the problem, and by a later `--floor-recheck`). Peak RSS is the whole process "
              "(imports and data included), one process per run.\n")
