@@ -102,9 +102,17 @@ def speedups(pe):
         t = time_to(ce, "0.1%")
         if t is not None:
             out[name] = (t / base, True)
+        elif not ce.get("n_01") and stopped_by_itself(ce, pe["budget"]):
+            out[name] = (math.inf, False)  # ended its own fit short of the target
         elif not ce.get("n_01") and lower_bound_time(ce):
             out[name] = (lower_bound_time(ce) / base, False)
     return out
+
+
+def _ratio_text(r, exact):
+    if math.isinf(r):
+        return "never (stopped by itself short of the target)"
+    return f"{'' if exact else '> '}{r:.1f}x"
 
 
 def readme_paragraph(res):
@@ -245,7 +253,7 @@ def render(res, json_name="results/results.json"):
                 ratio = "1"
             elif name in sp:
                 r, exact = sp[name]
-                ratio = f"{r:.1f}" if exact else f"> {r:.1f}"
+                ratio = "never" if math.isinf(r) else f"{r:.1f}" if exact else f"> {r:.1f}"
             else:
                 ratio = "—"
             fo = ce["final_obj"]
@@ -329,13 +337,13 @@ def render(res, json_name="results/results.json"):
                     name, (r, exact) = min(pool.items(), key=lambda kv: kv[1][0])
                     met = r >= need
                     summary.append((key, f"time to 0.1 % ≥ {need:.0f}x shorter {label}", met,
-                                    f"{'' if exact else '> '}{r:.1f}x ({name})"))
+                                    f"{_ratio_text(r, exact)} ({name})"))
             else:
                 for name in KL_REFERENCES:
                     if name in sp:
                         r, exact = sp[name]
                         summary.append((key, f"time to 0.1 % ≥ 10x shorter vs {name}", r >= 10,
-                                        f"{'' if exact else '> '}{r:.1f}x"))
+                                        _ratio_text(r, exact)))
         elif "nmfkit" in pe["contenders"]:
             ce = pe["contenders"]["nmfkit"]
             why = ce.get("reason") or ("did not reach 0.1 % of best" if ce.get("final_obj")
