@@ -14,7 +14,8 @@ Protocol, per problem:
  1b. verdict where the trace of scikit-learn's reference solver ('cd'; 'mu' for KL) or of
               any other peer stopped short of 0.1 % before the target ratio (5x;
               10x for KL) times nmfkit's time, that trace runs again for 1.15 x that time
-              (at most 150 s of library time), so that '>' bounds decide the target;
+              of plain fit (at most 150 s; a short plain fit of the peer converts it to
+              the trace's clock), so that '>' bounds decide the target;
               evaluated every iteration up to the base length, about every 1/100 after.
  2. timed     each contender again in fresh processes, `repeats` times, contenders
               alternating (rotated every round): runs of max_iter = n_1 and n_0.1 with
@@ -210,10 +211,12 @@ TARGET_RATIO = {"kullback-leibler": 10.0}
 DEFAULT_TARGET_RATIO = 5.0
 EXTEND_MARGIN = 1.15     # an extended trace runs this much past target ratio x nmfkit's time
 EXTEND_MAX_S = 150.0     # ... but never longer (library time)
-#: A chained trace's clock includes each call's input checks and setup: scikit-learn's
-#: max_iter=1 calls ran 2.5x its in-fit seconds per iteration on problem (a) (measured),
-#: so its cap is raised by this factor to give it the same in-fit time.
+#: A trace's clock runs faster than a plain fit's: a chained trace's holds each call's
+#: input checks (scikit-learn: 2.5x its in-fit seconds per iteration on (a)), a hooked one
+#: the hook's conversions (nmf-torch HALS: 1.8x on (a)).  The factor is measured per peer
+#: by a short plain fit before a verdict trace; this one stands in if that probe fails.
 CHAIN_OVERHEAD = 3.0
+PROBE_S = 2.0            # trace-clock seconds of iterations in that probe
 
 
 def _best_of(entry):
@@ -246,8 +249,23 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
     ratio = TARGET_RATIO.get(prob.loss, DEFAULT_TARGET_RATIO)
     need = min(EXTEND_MAX_S, EXTEND_MARGIN * ratio * t_nmfkit)
 
-    def clock_cap(name):  # `need` on the clock of the contender's trace
-        return need * (CHAIN_OVERHEAD if all_c[name].trace_mode == "chain" else 1.0)
+    factors = {}
+
+    def clock_factor(name):
+        """Trace-clock seconds per plain-fit second of this contender, measured once."""
+        if name not in factors:
+            curve = cs[name]["trace"]["curve"]
+            trace_spi = curve[-1][1] / max(curve[-1][0], 1)
+            n = max(2, min(curve[-1][0], int(PROBE_S / max(trace_spi, 1e-9))))
+            r = runner.run(dict(base, mode="timed", contender=name, iters=[n]))
+            runs = [x for x in r.get("runs") or [] if x.get("seconds")]
+            plain = runs[0]["seconds"] / max(runs[0]["n_iter"], 1) if runs else None
+            fallback = CHAIN_OVERHEAD if all_c[name].trace_mode == "chain" else 1.0
+            factors[name] = max(1.0, trace_spi / plain) if plain else fallback
+        return factors[name]
+
+    def clock_cap(name):  # `need` of plain-fit time, on the clock of the contender's trace
+        return need * clock_factor(name)
 
     def open_verdict(name):
         ce = cs.get(name, {})
@@ -267,9 +285,10 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
             continue
         ce = cs[name]
         base_iters = ce["trace"]["curve"][-1][0]
-        log(f"   + {name}: trace extended to {need:.1f} s in-fit (nmfkit reached 0.1 % in "
-            f"{t_nmfkit:.2f} s; the base trace stopped at {ce['trace']['curve'][-1][1]:.1f} s)")
         cap = clock_cap(name)
+        log(f"   + {name}: trace extended to {need:.1f} s of plain fit = {cap:.1f} s of its trace "
+            f"clock (nmfkit reached 0.1 % in {t_nmfkit:.2f} s; the base trace stopped at "
+            f"{ce['trace']['curve'][-1][1]:.1f} s)")
         r = runner.run(dict(base, mode="trace", contender=name, max_iter=10**7,
                             time_cap=cap, eval_every_until=base_iters),
                        timeout=min(1200.0, cap * 2.5 + 240))
@@ -280,6 +299,7 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
         ce["trace_base"] = {"iters": base_iters, "s": ce["trace"]["curve"][-1][1]}
         ce["trace"] = _trace_record(r)
         ce["trace"]["extended_to_s"] = need
+        ce["trace"]["clock_factor"] = factors[name]
         ce["final_obj"], ce["trace_iters"], ce["trace_s"] = curve[-1][2], curve[-1][0], curve[-1][1]
         log(f"   . {name}: extended trace {curve[-1][0]} it in {curve[-1][1]:.2f} s, "
             f"obj {curve[-1][2]:.6g}")

@@ -84,7 +84,8 @@ def stopped_by_itself(ce, budget):
         return False
     ext = ce["trace"].get("extended_to_s")
     chain = ce["trace"].get("trace_mode") == "chain"
-    cap = ext * (3.0 if chain else 1.0) if ext else budget["trace_s"] * (2 if chain else 1)
+    factor = ce["trace"].get("clock_factor") or (3.0 if chain else 1.0)
+    cap = ext * factor if ext else budget["trace_s"] * (2 if chain else 1)
     max_it = 10**7 if ext else budget["trace_iter"]
     return ce["trace_iters"] < max_it and ce["trace_s"] < 0.9 * cap
 
@@ -203,7 +204,7 @@ def render(res, json_name="results/results.json"):
              "objective is within that margin of best, re-evaluated by the harness (float64, "
              "½‖X−WH‖² or KL via stored entries). *× nmfkit* is that time over nmfkit's; "
              "'>' marks a contender that never reached the target within its trace budget "
-             "(the bound is its trace's iteration count times its measured seconds per iteration); where such a bound fell short of the target ratio for scikit-learn's reference solver or any other peer, that peer's trace was run again for 1.15 x ratio x nmfkit's time (at most 150 s; 3x that on the clock of a chained trace, which includes each call's checks), objective evaluated every iteration up to the base trace's length and every ~1/100 of the count after (so a target iteration is found at most 1 % late). *s/iter ÷ floor* compares one iteration with the "
+             "(the bound is its trace's iteration count times its measured seconds per iteration); where such a bound fell short of the target ratio for scikit-learn's reference solver or any other peer, that peer's trace was run again for 1.15 x ratio x nmfkit's time (at most 150 s of plain-fit time, converted to the trace's clock by a short plain fit of that peer: chained and hooked traces run slower per iteration), objective evaluated every iteration up to the base trace's length and every ~1/100 of the count after (so a target iteration is found at most 1 % late). *s/iter ÷ floor* compares one iteration with the "
              "two products X Hᵀ and Wᵀ X on this machine (the lowest of the medians measured at the "
              "start and end of the problem, and by a later `--floor-recheck`). Peak RSS is the whole process "
              "(imports and data included), one process per run.\n")
@@ -267,7 +268,7 @@ def render(res, json_name="results/results.json"):
                 notes.append(f"the library stopped by itself after {ce['trace_iters']} it "
                              "(tol=0 given): it would not reach the target with more time")
             if ce["trace"].get("extended_to_s"):
-                notes.append(f"trace extended to {ce['trace']['extended_to_s']:.0f} s of library "
+                notes.append(f"trace extended to {ce['trace']['extended_to_s']:.0f} s of plain-fit "
                              f"time for a verdict (base: {ce['trace_base']['iters']} it)")
             fails = [t for t in ce.get("timed", []) if t.get("status") != "ok"]
             if fails:
