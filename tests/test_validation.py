@@ -136,4 +136,7 @@ def test_sparse_validation_does_not_copy_the_coordinates(monkeypatch):
         raise AssertionError("validation converted X to COO")
 
     monkeypatch.setattr(sp.csr_matrix, "tocoo", refuse)
-    nmfkit.NMF(2, max_iter=5).fit(X)
+    with pytest.raises(AssertionError):  # the guard is live on this X
+        X.tocoo()
+    model = nmfkit.NMF(2, max_iter=5).fit(X)
+    assert model.components_.shape == (2, 100)

@@ -217,8 +217,9 @@ def clip_nonnegative_(A):
 
 #: Width of the column blocks a factor is swept in: about this many bytes of a k x r
 #: factor, so that a block's k rows stay in cache while all k rows are updated.  On the
-#: benchmark machine a 20 x 200,000 float64 HALS sweep took 21 ms whole and 9 ms in
-#: 4 MB blocks on two threads; below 1 MB the per-call overhead wins (measured).
+#: benchmark machine a 20 x 200,000 float64 HALS sweep took 18 ms as one block and 14 ms
+#: in 4 MB blocks on two threads; factors under 8 MB are one block (same time either way)
+#: (`benchmarks/micro.py sweep`).
 SWEEP_BLOCK_BYTES = 4 << 20
 
 
@@ -441,22 +442,6 @@ def pattern_times(S, data, M, transposed=False):
 def take(v, idx):
     """``v[idx]`` for an integer index array (``take`` of the array API)."""
     return np.take(to_numpy(v), idx)
-
-
-def add_outer_at_entries(y, S, a, b, work=None):
-    """``y += (a bᵀ)`` at the stored entries, in place: a rank-1 change of WH (a: m, b: n).
-
-    ``work``: scratch arrays of y's size (the second is reused: no allocation per call).
-    """
-    if work is None:
-        work = (np.empty_like(y), np.empty_like(y))
-    cb = work[1]
-    # Rows are sorted (CSR order): repeating is a sequential pass, faster than a gather.
-    ra = np.repeat(to_numpy(a), S.rows_per)
-    np.take(to_numpy(b), S.cols, out=cb, mode="clip")
-    np.multiply(ra, cb, out=ra)
-    np.add(y, ra, out=y)
-    return y
 
 
 def row_blocks(m, n, *, budget_bytes=64 * 2**20, itemsize=8):
