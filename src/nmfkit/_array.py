@@ -177,13 +177,51 @@ def H_times_Xt(H, X):
     return contiguous((X @ H.T).T)
 
 
+# Entries per float64 chunk in _rowwise_dot64 (512 KiB of float64: stays in cache).
+DOT_CHUNK = 1 << 16
+
+
 def _rowwise_dot64(A, B) -> float:
-    """Σ A∘B for NumPy arrays: each row's dot product in the arrays' dtype, the rows
-    summed in float64 — as accurate as float64 for non-negative data, without a float64
-    copy of A (measured 10x faster than casting a 20,000 x 2,000 float32 X)."""
+    """Σ A∘B for NumPy arrays, products and sums in float64, without a float64 copy of
+    A or B: lower-precision rows are cast a cache-sized chunk at a time.  (A float32
+    accumulation along rows of 8,000 entries put 0.13 % of error into a converged
+    objective whose value is 3·10⁻⁵ of ‖X‖²: ``benchmarks/micro.py float32-loss``.)"""
     if A.ndim == 1:
         return float(np.dot(A.astype(np.float64), B.astype(np.float64)))
-    return float(np.einsum("ij,ij->i", A, B).sum(dtype=np.float64))
+    if A.dtype == np.float64 and B.dtype == np.float64:
+        return float(np.einsum("ij,ij->i", A, B).sum())
+    rows = max(1, DOT_CHUNK // max(1, A.shape[1]))
+    total = 0.0
+    for start in range(0, A.shape[0], rows):
+        a = A[start:start + rows].astype(np.float64)
+        b = B[start:start + rows].astype(np.float64)
+        total += float(np.einsum("ij,ij->", a, b))
+    return total
+
+
+def gram64(U):
+    """``U Uᵀ`` (k x k) for a k x r factor, products and sums in float64 (a float64
+    array).  A float32 Gram matrix summed over r = 6,000 columns put 1.5·10⁻⁴ of error
+    into an objective that was 2·10⁻⁴ of ‖X‖² (tests/test_solvers.py); lower-precision
+    factors are cast a cache-sized column block at a time."""
+    xp = namespace(U)
+    if U.dtype == xp.float64:
+        return U @ U.T
+    if not isinstance(U, np.ndarray):
+        V = xp.astype(U, xp.float64)
+        return V @ V.T
+    k, r = U.shape
+    width = max(1, DOT_CHUNK // max(1, k))
+    G = np.zeros((k, k))
+    for start in range(0, r, width):
+        V = U[:, start:start + width].astype(np.float64)
+        G += V @ V.T
+    return G
+
+
+def like(A, U):
+    """``A`` in ``U``'s dtype (no copy when it already is)."""
+    return namespace(U).astype(A, U.dtype, copy=False)
 
 
 def squared_norm(X) -> float:

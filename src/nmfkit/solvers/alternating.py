@@ -35,29 +35,32 @@ ETA = 1.5
 
 
 # Gillis & Glineur 2012: repeat a cheap pass with the same (A, B) while it pays.
-ALPHA = 2.0  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
-# (Gillis & Glineur suggest 0.5; on the dense benchmark problems (a) and (d), 2 reached
-# a given objective about 1.5x sooner than 0.5 and as soon as 4 — measured 2026-11-22.)
+ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
+# (Gillis & Glineur's value.  Measured 2026-11-22 on (a) with three starts: time to
+# 0.1 % 1.7-1.9 s at 0.5, 1.6-2.7 s at 1 and 1.9-2.2 s at 2, the passes' cost taken
+# from the model below.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
 
 # A deterministic cost model for ρ (timing would make results depend on machine load),
-# calibrated on the 2-core benchmark machine (AMD EPYC, quiet): products of a dense
-# 4000 x 1500 float64 X ran at ~80 GFLOP/s, float32 twice that; a 20-million-entry CSR
-# X at ~12 GFLOP/s on two threads (_array.RowSplit); a HALS sweep's k matrix-vector
-# products at ~5 GFLOP/s and its elementwise passes at ~5 GB/s.
-GEMM_FLOPS = 60e9  # dense X, float64 (BLAS 3); float32 counts twice as fast
+# calibrated on the 2-core benchmark machine (AMD EPYC, quiet; `benchmarks/micro.py
+# sweep` and `products`): products of a dense X ran at 50-75 GFLOP/s in float64 and
+# 160-185 in float32; a 20-million-entry CSR X at ~12 GFLOP/s on two threads
+# (_array.RowSplit).  A HALS pass on a k x r factor costs k matrix-vector products that
+# each read the whole factor from cache: k²·r·itemsize bytes at 40-60 GB/s, plus ~5 µs
+# of array calls per row (measured 0.06 ms at k=10, r=1,000 to 13 ms at k=20,
+# r=200,000; the model is within 25 % of each).
+GEMM_FLOPS = 75e9  # dense X, float64 (BLAS 3); float32 counts twice as fast
 SPARSE_FLOPS = 8e9  # sparse X
-GEMV_FLOPS = 5e9  # a pass: k matrix-vector products of a k x r factor
-BANDWIDTH = 5e9  # bytes per second for a pass's elementwise work on a row of U
-CALL_SECONDS = 4e-6  # interpreter overhead of one array call
+SWEEP_BANDWIDTH = 50e9  # bytes per second a pass reads its factor from cache
+ROW_SECONDS = 5e-6  # array-call overhead of one row of a pass
 
 
 def inner_budget(k, r, nnz, sparse, itemsize=8):
     """1 + ALPHA·ρ passes, ρ = estimated cost of the products behind an update / one pass."""
     rate = SPARSE_FLOPS if sparse else GEMM_FLOPS * (8 / itemsize)
     product = 2.0 * nnz * k / rate
-    one_pass = k * (2.0 * r * k / GEMV_FLOPS + 4.0 * r * itemsize / BANDWIDTH + 5 * CALL_SECONDS)
+    one_pass = k * (k * r * itemsize / SWEEP_BANDWIDTH + ROW_SECONDS)
     return int(min(MAX_INNER_DEFAULT, 1 + ALPHA * product / one_pass))
 
 
@@ -122,7 +125,7 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
         T = _array.clip_nonnegative_(T)
         if out is not None:
             out[:, cols] = T
-        return T @ T.T, _array.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
+        return _array.gram64(T), _array.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
 
     parts = _array.map_column_blocks(block, new)
     gram = parts[0][0]
@@ -160,8 +163,8 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         rng = check_random_state(params.random_state)
         state_W["rng"] = state_H["rng"] = rng
 
-    WtW = Wt @ Wt.T
-    HHt = H @ H.T
+    WtW = _array.gram64(Wt)
+    HHt = _array.gram64(H)
     B_W = _array.H_times_Xt(H, X)
     loss = _loss(normX2, B_W, Wt, WtW, HHt, pen, H)
     monitor.start(loss)
@@ -176,18 +179,18 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         if params.update_H:
             B_W = None  # the last iteration's; free it before its successor is computed
             B_H = _array.Wt_times_X(Wt.T, X)
-            H_new = update(H, WtW, B_H, pen.l1_H, pen.l2_H, state_H)
+            H_new = update(H, _array.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
             H_hat = H_new
             if extrapolate and H_prev is not None:
                 H_hat = _extrapolate(H_new, H_prev, beta)
-            HHt = H_hat @ H_hat.T
+            HHt = _array.gram64(H_hat)
             B_W = _array.H_times_Xt(H_hat, X)
         else:
             H_new = H_hat = H
 
         # --- W given H -------------------------------------------------------
-        Wt_new = update(Wt, HHt, B_W, pen.l1_W, pen.l2_W, state_W)
-        WtW_new = Wt_new @ Wt_new.T
+        Wt_new = update(Wt, _array.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
+        WtW_new = _array.gram64(Wt_new)
         loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
         if extrapolate and H_hat is not H_new:
@@ -195,10 +198,10 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
                 # The extrapolated H hurt: take the plain step instead and shrink β.
                 beta_max, beta = beta_good, beta / ETA
                 H_hat = H_new
-                HHt = H_hat @ H_hat.T
+                HHt = _array.gram64(H_hat)
                 B_W = _array.H_times_Xt(H_hat, X)
-                Wt_new = update(Wt, HHt, B_W, pen.l1_W, pen.l2_W, state_W)
-                WtW_new = Wt_new @ Wt_new.T
+                Wt_new = update(Wt, _array.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
+                WtW_new = _array.gram64(Wt_new)
                 loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
             else:
                 beta_good = beta
