@@ -1,8 +1,10 @@
 """Small measurements quoted in docs/architecture.md and in comments of the code.
 
-    benchmarks/.venv/bin/python benchmarks/micro.py sweep        # HALS sweep: whole vs blocks
+    benchmarks/.venv/bin/python benchmarks/micro.py sweep        # HALS pass: blocks, cost model
+    benchmarks/.venv/bin/python benchmarks/micro.py products     # X Hᵀ, Wᵀ X rates (cost model)
     benchmarks/.venv/bin/python benchmarks/micro.py float32-loss # trace identity in float32
-    benchmarks/.venv/bin/python benchmarks/micro.py inner-cap    # (d): time to 0.1 % per cap
+    benchmarks/.venv/bin/python benchmarks/micro.py knobs d MAX_INNER_DEFAULT=20 MAX_INNER_DEFAULT=12
+        # time to 1 / 0.1 / 0.01 % of the best per driver setting, from several starts
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
@@ -34,13 +36,16 @@ def _median_ms(fn, make, repeats=7):
 
 
 def sweep():
-    """One HALS sweep on a k x r factor: the whole factor at once (one block) against
-    cache-sized column blocks on all cores (the default)."""
+    """One HALS pass on a k x r factor: the whole factor at once (one block) against
+    cache-sized column blocks on all cores (the default), and the driver's cost model."""
     from nmfkit import _array
+    from nmfkit.solvers import alternating
     from nmfkit.solvers.hals import hals_sweep
 
-    for k, r, dtype in [(20, 200_000, np.float64), (50, 20_000, np.float32),
-                        (30, 4_000, np.float64)]:
+    for k, r, dtype in [(10, 1_000, np.float64), (20, 2_000, np.float64),
+                        (30, 1_500, np.float64), (30, 4_000, np.float64),
+                        (50, 2_000, np.float32), (50, 20_000, np.float32),
+                        (20, 20_000, np.float64), (20, 200_000, np.float64)]:
         rng = np.random.default_rng(0)
         U0 = rng.random((k, r)).astype(dtype)
         M = rng.random((k, k)).astype(dtype)
@@ -54,8 +59,39 @@ def sweep():
             whole = _median_ms(lambda U: hals_sweep(U, A, B, inv), U0.copy)
         finally:
             _array.SWEEP_BLOCK_BYTES = saved
+        itemsize = np.dtype(dtype).itemsize
+        model = 1e3 * k * (k * r * itemsize / alternating.SWEEP_BANDWIDTH
+                           + alternating.ROW_SECONDS)
         print(f"k={k} r={r} {np.dtype(dtype).name}: whole {whole:.2f} ms, "
-              f"blocks of {saved >> 20} MB {blocked:.2f} ms")
+              f"blocks of {saved >> 20} MB {blocked:.2f} ms, cost model {model:.2f} ms")
+
+
+def products():
+    """Rates of the two products per iteration, dense and sparse, as the driver runs them."""
+    import scipy.sparse as sp
+
+    from nmfkit import _array
+
+    rng = np.random.default_rng(0)
+    cases = [(4000, 1500, 30, np.float64, None), (20000, 2000, 50, np.float32, None),
+             (200_000, 20_000, 20, np.float64, 0.005)]
+    for m, n, k, dtype, density in cases:
+        if density is None:
+            X = rng.random((m, n)).astype(dtype)
+            nnz = m * n
+        else:
+            nnz = int(m * n * density)
+            X = sp.csr_matrix((rng.random(nnz), (rng.integers(0, m, nnz), rng.integers(0, n, nnz))),
+                              shape=(m, n))
+            nnz = X.nnz
+        Xo = _array.operand(X)
+        H, Wt = rng.random((k, n)).astype(dtype), rng.random((k, m)).astype(dtype)
+        t1 = _median_ms(lambda _: _array.H_times_Xt(H, Xo), lambda: None, repeats=5)
+        t2 = _median_ms(lambda _: _array.Wt_times_X(Wt.T, Xo), lambda: None, repeats=5)
+        flops = 2.0 * nnz * k
+        kind = "dense" if density is None else f"sparse {density:g}"
+        print(f"{kind} {m} x {n} k={k} {np.dtype(dtype).name}: H Xᵀ {t1:.1f} ms "
+              f"({flops / t1 / 1e6:.0f} GFLOP/s), Wᵀ X {t2:.1f} ms ({flops / t2 / 1e6:.0f} GFLOP/s)")
 
 
 def _planted(seed, m, n, r, dtype):
@@ -88,35 +124,48 @@ def float32_loss():
           f"{100 * (trace32 / exact - 1):+.3f} %")
 
 
-def inner_cap(caps=(20, 15, 10, 8), seconds=25.0):
-    """Problem (d): nmfkit's time to 0.1 % of the benchmark's best, per inner-sweep cap."""
-    import json
-
+def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
+    """Time to 1 / 0.1 / 0.01 % of the best objective any setting reached from the same
+    start, for each setting of the driver's constants (``NAME=value``, comma-separated
+    for several), from several starts (0: the benchmark's own W0, H0)."""
     import nmfkit
     import problems as P
     from nmfkit.solvers import alternating
 
-    prob = P.get("d")
-    X, W0, H0, _ = P.load(P.cache_dir(prob))
-    res = HERE / "results" / "results.json"
-    best = json.loads(res.read_text())["problems"]["d"]["best_obj"] if res.exists() else None
-    for cap in caps:
-        alternating.MAX_INNER_DEFAULT = cap
-        curve, t0 = [], [0.0]
+    prob = P.get(problem)
+    X, W_bench, H_bench, _ = P.load(P.ensure_cached(prob))
+    saved = {name: getattr(alternating, name) for name in dir(alternating) if name.isupper()}
+    for start in starts:
+        W0, H0 = (W_bench, H_bench) if start == 0 else P.initial_factors(X, prob.k, seed=start)
+        curves = []
+        for setting in settings:
+            for item in filter(None, setting.split(",")):
+                name, value = item.split("=")
+                setattr(alternating, name, type(saved[name])(float(value)))
+            curve, t0 = [], [0.0]
 
-        def callback(it, W, H, loss):
-            curve.append((time.perf_counter() - t0[0], it, loss))
-            return curve[-1][0] > seconds
+            def callback(it, W, H, loss):
+                curve.append((time.perf_counter() - t0[0], it, loss))
+                return curve[-1][0] > seconds
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t0[0] = time.perf_counter()
-            nmfkit.NMF(prob.k, init="custom", tol=0, max_iter=10**6,
-                       callback=callback).fit(X, W=W0.copy(), H=H0.copy())
-        target = (best or min(c[2] for c in curve)) * 1.001
-        hit = next((c for c in curve if c[2] <= target), None)
-        print(f"MAX_INNER_DEFAULT={cap}: " + (f"0.1 % at {hit[0]:.2f} s ({hit[1]} it)"
-                                              if hit else f"not reached in {seconds:.0f} s"))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t0[0] = time.perf_counter()
+                    nmfkit.NMF(prob.k, init="custom", tol=0, max_iter=10**6,
+                               callback=callback).fit(X, W=W0.copy(), H=H0.copy())
+            finally:
+                for name, value in saved.items():
+                    setattr(alternating, name, value)
+            curves.append(curve)
+        best = min(c[2] for curve in curves for c in curve)
+        for setting, curve in zip(settings, curves):
+            cells = []
+            for r in (0.01, 0.001, 0.0001):
+                hit = next((c for c in curve if c[2] <= best * (1 + r)), None)
+                cells.append(f"{100 * r:g} %: " + (f"{hit[0]:6.2f} s ({hit[1]} it)" if hit
+                                                     else f"not in {seconds:g} s"))
+            print(f"({problem}) start {start} {setting or 'defaults'}: " + "; ".join(cells))
 
 
 def sklearn_w0():
@@ -134,12 +183,20 @@ def sklearn_w0():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["sweep", "float32-loss", "inner-cap", "sklearn-w0"])
+    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0"])
+    ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
+    ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
+    ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="knobs: length of each run")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(os.cpu_count())
-    {"sweep": sweep, "float32-loss": float32_loss, "inner-cap": inner_cap,
+    if args.what == "knobs":
+        knobs(args.problem, args.settings or [""], [int(s) for s in args.starts.split(",")],
+              args.seconds)
+        return
+    {"sweep": sweep, "products": products, "float32-loss": float32_loss,
      "sklearn-w0": sklearn_w0}[args.what]()
 
 

@@ -36,20 +36,21 @@ ETA = 1.5
 
 # Gillis & Glineur 2012: repeat a cheap pass with the same (A, B) while it pays.
 ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
-# (Gillis & Glineur's value.  Measured 2026-11-22 on (a) with three starts: time to
-# 0.1 % 1.7-1.9 s at 0.5, 1.6-2.7 s at 1 and 1.9-2.2 s at 2, the passes' cost taken
-# from the model below.)
+# (Gillis & Glineur's value.  On (a) from three starts, time to 0.1 % was 1.7-1.9 s at
+# 0.5, 1.6-2.6 s at 1 and 1.9-2.1 s at 2: `benchmarks/micro.py knobs a ALPHA=0.5 ALPHA=1
+# ALPHA=2 --seconds 5`, 2026-11-22.  Until then the model below overestimated a pass
+# about 5x and ALPHA was 2, which came to about the same budgets.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
 
 # A deterministic cost model for ρ (timing would make results depend on machine load),
 # calibrated on the 2-core benchmark machine (AMD EPYC, quiet; `benchmarks/micro.py
-# sweep` and `products`): products of a dense X ran at 50-75 GFLOP/s in float64 and
-# 160-185 in float32; a 20-million-entry CSR X at ~12 GFLOP/s on two threads
-# (_array.RowSplit).  A HALS pass on a k x r factor costs k matrix-vector products that
-# each read the whole factor from cache: k²·r·itemsize bytes at 40-60 GB/s, plus ~5 µs
-# of array calls per row (measured 0.06 ms at k=10, r=1,000 to 13 ms at k=20,
-# r=200,000; the model is within 25 % of each).
+# products` and `sweep`): products of a dense X ran at ~80 GFLOP/s in float64 and
+# 160-190 in float32; a 20-million-entry CSR X at 12-15 GFLOP/s on two threads
+# (_array.RowSplit; the model keeps the 8 that (e)'s budgets were measured with).  A HALS
+# pass on a k x r factor is k matrix-vector products that each read the whole factor
+# from cache: k²·r·itemsize bytes at 40-60 GB/s, plus ~5 µs of array calls per row
+# (0.06 ms at k=10, r=1,000 to 12 ms at k=20, r=200,000; the model within 40 % of each).
 GEMM_FLOPS = 75e9  # dense X, float64 (BLAS 3); float32 counts twice as fast
 SPARSE_FLOPS = 8e9  # sparse X
 SWEEP_BANDWIDTH = 50e9  # bytes per second a pass reads its factor from cache
