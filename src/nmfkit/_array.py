@@ -224,6 +224,17 @@ def like(A, U):
     return namespace(U).astype(A, U.dtype, copy=False)
 
 
+def sumsq(A) -> float:
+    """``Σ A²`` in A's own precision: for step sizes and stopping tests, where float32
+    is enough and a float64 cast would cost a quarter of a float32 HALS pass (measured
+    on benchmark (d)).  Objective terms use :func:`vdot64`."""
+    if isinstance(A, np.ndarray):
+        flat = A.reshape(-1)  # a view when A is contiguous
+        return float(np.dot(flat, flat))
+    xp = namespace(A)
+    return float(xp.sum(A * A))
+
+
 def squared_norm(X) -> float:
     """``‖X‖²_F`` accumulated in float64, for dense or sparse ``X``."""
     if is_sparse(X):

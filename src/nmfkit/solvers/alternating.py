@@ -87,7 +87,7 @@ def repeat(step, U, state):
             break
         if change is None:
             delta = U - before
-            change = _array.vdot64(delta, delta)
+            change = _array.sumsq(delta)
         if first is None:
             first = change
         elif change <= DELTA * DELTA * first:

@@ -41,7 +41,7 @@ def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
             g += Ub[j, :]
             Ub[j, :] = _array.clip_nonnegative_(g)
         before -= Ub
-        return _array.vdot64(before, before)
+        return _array.sumsq(before)
 
     return sum(_array.map_column_blocks(block, U))
 
