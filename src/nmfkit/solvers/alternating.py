@@ -38,7 +38,8 @@ ETA = 1.5
 ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
 # (Gillis & Glineur's value.  On (a) from three starts, time to 0.1 % was 1.7-1.9 s at
 # 0.5, 1.6-2.6 s at 1 and 1.9-2.1 s at 2: `benchmarks/micro.py knobs a ALPHA=0.5 ALPHA=1
-# ALPHA=2 --seconds 5`, 2026-11-22.  Until then the model below overestimated a pass
+# ALPHA=2 --seconds 5`, 2026-11-22.  0.65 was 12 % sooner on (a) and 11 % later on (d),
+# averaged over the same three starts.  Until then the model below overestimated a pass
 # about 5x and ALPHA was 2, which came to about the same budgets.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
