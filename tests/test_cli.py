@@ -258,9 +258,13 @@ def test_debug_shows_the_traceback(bad_files):
 def test_ctrl_c_keeps_the_best_result_so_far(tmp_path):
     rng = np.random.default_rng(1)
     np.save(tmp_path / "big.npy", rng.random((1500, 400)))
+    # A process started in the background by a non-interactive shell (`make test &`,
+    # nohup) ignores SIGINT, and so would the CLI, which inherits that: give it the
+    # default disposition, as a terminal's foreground job has.
     proc = subprocess.Popen([*_command(), "fit", "big.npy", "-k", "40", "--tol", "0",
                              "--max-iter", "100000", "-o", "m.nmf", "-v"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait until the progress bar (shown on stderr with -v) reports a few iterations
     deadline = time.time() + 60
     seen = ""
