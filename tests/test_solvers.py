@@ -233,3 +233,33 @@ def test_float32_objective_is_the_exact_objective():
     loss, exact = losses[-1]
     assert exact < 1e-3 * 0.5 * float(np.sum(X.astype(np.float64) ** 2))
     assert abs(loss / exact - 1) < 1e-4
+
+
+@pytest.mark.parametrize("params", [
+    *({"solver": s} for s in SOLVERS),
+    {"beta_loss": "kullback-leibler"},  # Newton-CD
+    {"beta_loss": "kullback-leibler", "solver": "mu"},
+    {"beta_loss": 0.5, "solver": "mu"},
+    {"orthogonal": "H"},
+    {"missing": "mask"},
+], ids=lambda p: "-".join(f"{v}" for v in p.values()))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_custom_start_and_data_are_never_written(params, sparse):
+    """fit(X, W=W0, H=H0) leaves the caller's X, W0 and H0 as they were, for every
+    solver: the solvers may keep references to the start, never write into it."""
+    X, _, _ = planted(80, 50, 4, noise=0.1, seed=7)
+    if params.get("missing") == "mask" and not sparse:  # sparse: absent entries are missing
+        X[np.random.default_rng(0).random(X.shape) < 0.1] = np.nan
+    X = sp.csr_matrix(X) if sparse else X
+    rng = np.random.default_rng(1)
+    W0, H0 = rng.random((80, 4)) + 0.1, rng.random((4, 50)) + 0.1
+    before = [M.copy() for M in (X, W0, H0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = nmfkit.NMF(4, init="custom", max_iter=20, tol=0, **params)
+        W = model.fit_transform(X, W=W0, H=H0)
+    assert np.isfinite(W).all() and model.n_iter_ == 20
+    for M, M_then in zip((X, W0, H0), before):
+        if sparse and M is X:
+            M, M_then = M.toarray(), M_then.toarray()
+        np.testing.assert_array_equal(M, M_then)

@@ -190,8 +190,13 @@ def check_custom_factors(X, W, H, n_components, *, update_H=True):
         if np.max(M, initial=0) == 0:
             raise ValueError(f"Array passed to NMF (custom init {name}) is full of zeros: "
                              "an all-zero factor cannot be updated; pass a non-zero start.")
-        # A private copy; W column-major, so that the solvers' row-major Wᵀ is a view.
-        out[name] = np.array(M, dtype=X.dtype, order="F" if name == "W" else "C", copy=True)
+        # No private copy (one only where the dtype or, for H, the layout differs): no
+        # solver writes into its start (tests/test_solvers.py checks every one), and a
+        # copy would stay alive for the whole fit — one factor-size of peak memory on a
+        # large sparse X.  The driver makes Wᵀ row-major itself, a copy it drops after
+        # the first iteration.
+        out[name] = (np.asarray(M, dtype=X.dtype) if name == "W"
+                     else np.ascontiguousarray(M, dtype=X.dtype))
     return out.get("W"), out["H"], k
 
 
