@@ -6,6 +6,7 @@
     benchmarks/.venv/bin/python benchmarks/micro.py knobs d MAX_INNER_DEFAULT=20 MAX_INNER_DEFAULT=12
         # time to 1 / 0.1 / 0.01 % of the best per driver setting, from several starts
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
+    benchmarks/.venv/bin/python benchmarks/micro.py memory       # (e): RSS a fit adds, per library
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -181,9 +182,60 @@ def sklearn_w0():
     print(f"W0 changed: {not np.array_equal(W0, before)}; returned W is W0: {W is W0}")
 
 
+def _rss_mib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def _memory_one(library):
+    """In this process: resident memory after loading (e), and the most a fit adds."""
+    import threading
+
+    import problems as P
+
+    if library == "nmfkit":
+        from nmfkit import NMF
+    else:
+        from sklearn.decomposition import NMF
+    prob = P.get("e")
+    X, W0, H0, _ = P.load(P.ensure_cached(prob))
+    time.sleep(0.2)
+    loaded, peak, running = _rss_mib(), [0], [True]
+
+    def sample():
+        while running[0]:
+            peak[0] = max(peak[0], _rss_mib())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solver = {} if library == "nmfkit" else {"solver": "cd"}
+        NMF(prob.k, init="custom", tol=0, max_iter=8, **solver).fit(X, W=W0, H=H0)
+    running[0] = False
+    sampler.join()
+    factor = W0.nbytes / 2**20
+    print(f"{library}: {loaded} MiB after loading (e), the fit adds {peak[0] - loaded} MiB "
+          f"= {(peak[0] - loaded) / factor:.1f} x the {factor:.0f} MiB factor W")
+
+
+def memory():
+    """Problem (e), 8 iterations from the benchmark's start: nmfkit and scikit-learn 'cd',
+    each in its own process, RSS sampled every 2 ms."""
+    import subprocess
+
+    for library in ("nmfkit", "sklearn-cd"):
+        subprocess.run([sys.executable, __file__, "memory-one", library], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0"])
+    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
+                                     "memory", "memory-one"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -192,12 +244,15 @@ def main():
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(os.cpu_count())
+    if args.what == "memory-one":
+        _memory_one(args.problem)
+        return
     if args.what == "knobs":
         knobs(args.problem, args.settings or [""], [int(s) for s in args.starts.split(",")],
               args.seconds)
         return
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
-     "sklearn-w0": sklearn_w0}[args.what]()
+     "sklearn-w0": sklearn_w0, "memory": memory}[args.what]()
 
 
 if __name__ == "__main__":
