@@ -214,8 +214,8 @@ EXTEND_MAX_S = 150.0     # ... but never longer (library time)
 #: A trace's clock runs faster than a plain fit's: a chained trace's holds each call's
 #: input checks (scikit-learn: 2.5x its in-fit seconds per iteration on (a)), a hooked one
 #: the hook's conversions (nmf-torch HALS: 1.8x on (a)).  The factor is measured per peer
-#: by a short plain fit before a verdict trace; this one stands in if that probe fails.
-CHAIN_OVERHEAD = 3.0
+#: by a short plain fit before a verdict trace; report.CHAIN_OVERHEAD stands in if that
+#: probe fails.
 PROBE_S = 2.0            # trace-clock seconds of iterations in that probe
 
 
@@ -229,7 +229,7 @@ def _trace_record(r):
                                   "loadavg_start", "background_cpu_pct", "log_tail")}
 
 
-def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
+def _extend_traces(entry, prob, active, all_c, runner, base, log):
     """Give the peers a target is judged against enough time for a verdict.
 
     A trace that stops before reaching 0.1 % of best only bounds a peer's time from below;
@@ -260,7 +260,7 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
             r = runner.run(dict(base, mode="timed", contender=name, iters=[n]))
             runs = [x for x in r.get("runs") or [] if x.get("seconds")]
             plain = runs[0]["seconds"] / max(runs[0]["n_iter"], 1) if runs else None
-            fallback = CHAIN_OVERHEAD if all_c[name].trace_mode == "chain" else 1.0
+            fallback = report.CHAIN_OVERHEAD if all_c[name].trace_mode == "chain" else 1.0
             factors[name] = max(1.0, trace_spi / plain) if plain else fallback
         return factors[name]
 
@@ -274,6 +274,24 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
                 and first_at_or_below(curve, target)[0] is None
                 and curve[-1][1] < clock_cap(name))
 
+    def retrace(name, clock_s, plain_s):
+        """Trace ``name`` again for ``clock_s`` on its trace clock (``plain_s`` of plain
+        fit); True when the new trace replaced the base one."""
+        ce = cs[name]
+        base_iters = ce["trace"]["curve"][-1][0]
+        r = runner.run(dict(base, mode="trace", contender=name, max_iter=10**7,
+                            time_cap=clock_s, eval_every_until=base_iters),
+                       timeout=min(1200.0, clock_s * 2.5 + 240))
+        if r.get("status") != "ok" or not r.get("curve") or len(r["curve"]) < 2:
+            log(f"   x {name}: extended trace failed: {r.get('error')}; the base trace stands")
+            return False
+        curve = r["curve"]
+        ce["trace_base"] = {"iters": base_iters, "s": ce["trace"]["curve"][-1][1]}
+        ce["trace"] = _trace_record(r)
+        ce["trace"]["extended_to_s"] = plain_s
+        ce["final_obj"], ce["trace_iters"], ce["trace_s"] = curve[-1][2], curve[-1][0], curve[-1][1]
+        return True
+
     reference = "sklearn-mu" if prob.loss == "kullback-leibler" else "sklearn-cd"
     others = [n for n in active if n not in ("nmfkit", "nmfkit-hals", "sklearn-cd", "sklearn-mu")
               and cs[n].get("final_obj") is not None]
@@ -284,23 +302,14 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
         if not open_verdict(name):
             continue
         ce = cs[name]
-        base_iters = ce["trace"]["curve"][-1][0]
         cap = clock_cap(name)
         log(f"   + {name}: trace extended to {need:.1f} s of plain fit = {cap:.1f} s of its trace "
             f"clock (nmfkit reached 0.1 % in {t_nmfkit:.2f} s; the base trace stopped at "
             f"{ce['trace']['curve'][-1][1]:.1f} s)")
-        r = runner.run(dict(base, mode="trace", contender=name, max_iter=10**7,
-                            time_cap=cap, eval_every_until=base_iters),
-                       timeout=min(1200.0, cap * 2.5 + 240))
-        if r.get("status") != "ok" or not r.get("curve") or len(r["curve"]) < 2:
-            log(f"   x {name}: extended trace failed: {r.get('error')}; the base trace stands")
+        if not retrace(name, cap, need):
             continue
-        curve = r["curve"]
-        ce["trace_base"] = {"iters": base_iters, "s": ce["trace"]["curve"][-1][1]}
-        ce["trace"] = _trace_record(r)
-        ce["trace"]["extended_to_s"] = need
         ce["trace"]["clock_factor"] = factors[name]
-        ce["final_obj"], ce["trace_iters"], ce["trace_s"] = curve[-1][2], curve[-1][0], curve[-1][1]
+        curve = ce["trace"]["curve"]
         log(f"   . {name}: extended trace {curve[-1][0]} it in {curve[-1][1]:.2f} s, "
             f"obj {curve[-1][2]:.6g}")
 
@@ -312,16 +321,7 @@ def _extend_traces(entry, prob, budget, active, all_c, runner, base, log):
         longest = max((c.get("trace", {}).get("extended_to_s") or 0) for c in cs.values())
         if longest > ce["trace_s"]:
             log(f"   + nmfkit: a peer set a new best; trace extended to {longest:.1f} s")
-            r = runner.run(dict(base, mode="trace", contender="nmfkit", max_iter=10**7,
-                                time_cap=longest, eval_every_until=ce["trace_iters"]),
-                           timeout=min(1200.0, longest * 2.5 + 240))
-            if r.get("status") == "ok" and r.get("curve") and len(r["curve"]) > 1:
-                curve = r["curve"]
-                ce["trace_base"] = {"iters": ce["trace_iters"], "s": ce["trace_s"]}
-                ce["trace"] = _trace_record(r)
-                ce["trace"]["extended_to_s"] = longest
-                ce["final_obj"], ce["trace_iters"], ce["trace_s"] = (curve[-1][2], curve[-1][0],
-                                                                     curve[-1][1])
+            retrace("nmfkit", longest, longest)
 
 
 def run_problem(key, prob, budget, names, runner, log):
@@ -382,7 +382,7 @@ def run_problem(key, prob, budget, names, runner, log):
     if not finals:
         entry["elapsed_s"] = time.monotonic() - t_prob
         return entry
-    _extend_traces(entry, prob, budget, active, all_c, runner, base, log)
+    _extend_traces(entry, prob, active, all_c, runner, base, log)
     best = _best_of(entry)
     entry["best_obj"] = best
     entry["targets"] = {"1%": best * 1.01, "0.1%": best * 1.001}

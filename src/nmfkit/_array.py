@@ -183,9 +183,9 @@ DOT_CHUNK = 1 << 16
 
 def _rowwise_dot64(A, B) -> float:
     """Σ A∘B for NumPy arrays, products and sums in float64, without a float64 copy of
-    A or B: lower-precision rows are cast a cache-sized chunk at a time.  (A float32
-    accumulation along rows of 8,000 entries put 0.13 % of error into a converged
-    objective whose value is 3·10⁻⁵ of ‖X‖²: ``benchmarks/micro.py float32-loss``.)"""
+    A or B: lower-precision rows are cast a cache-sized chunk at a time.  (Summed along
+    rows in float32, with float32 Gram matrices, the objective of a converged float32 fit
+    worth 3·10⁻⁵ of ‖X‖² was 0.08 % off: ``benchmarks/micro.py float32-loss``.)"""
     if A.ndim == 1:
         return float(np.dot(A.astype(np.float64), B.astype(np.float64)))
     if A.dtype == np.float64 and B.dtype == np.float64:
@@ -227,8 +227,8 @@ def like(A, U):
 
 def sumsq(A) -> float:
     """``Σ A²`` in A's own precision: for step sizes and stopping tests, where float32
-    is enough and a float64 cast would cost a quarter of a float32 HALS pass (measured
-    on benchmark (d)).  Objective terms use :func:`vdot64`."""
+    is enough and a float64 cast of a float32 factor would add a pass over it in memory.
+    Objective terms use :func:`vdot64`."""
     if isinstance(A, np.ndarray):
         flat = A.reshape(-1)  # a view when A is contiguous
         return float(np.dot(flat, flat))

@@ -39,7 +39,8 @@ ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pas
 # (Gillis & Glineur's value.  On (a) from three starts, time to 0.1 % was 1.7-1.9 s at
 # 0.5, 1.6-2.6 s at 1 and 1.9-2.1 s at 2: `benchmarks/micro.py knobs a ALPHA=0.5 ALPHA=1
 # ALPHA=2 --seconds 5`, 2026-11-22.  0.65 was 12 % sooner on (a) and 11 % later on (d),
-# averaged over the same three starts.  Until then the model below overestimated a pass
+# averaged over the same three starts: `knobs a ALPHA=0.5 ALPHA=0.65 ALPHA=0.8 --seconds
+# 5`, `knobs d ALPHA=0.5 ALPHA=0.65 --seconds 20`.  Until then the model below overestimated a pass
 # about 5x and ALPHA was 2, which came to about the same budgets.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
@@ -74,7 +75,6 @@ def repeat(step, U, state):
     early when a pass moves U by less than DELTA times the first pass did.
     ``state['max_inner']`` (the user's cap) overrides the cost model.
     """
-    xp = _array.namespace(U)
     k, r = U.shape
     max_inner = state.get("max_inner")
     if max_inner is None:
@@ -147,7 +147,6 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     untouched; ``state`` is a dict the rule may use to carry information between
     its calls on the same factor (warm starts, step sizes).
     """
-    xp = _array.namespace(W, H)
     normX2 = _array.squared_norm(X)
     pen = params.penalty
     # Nothing below writes into Wt or H (update rules return new arrays), so the
