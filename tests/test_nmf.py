@@ -129,6 +129,23 @@ def test_default_stopping_reaches_a_better_objective_than_scikit_learn():
     assert ours.reconstruction_err_ <= sk.reconstruction_err_
 
 
+def test_stopping_scale_is_the_explained_part_when_the_model_explains_little():
+    # Sparse data a rank-10 model explains ~9 % of: a fall of tol·L per iteration is
+    # still a large change of the factors, so the rule measures against ½‖X‖² − L.
+    X = sp.random(600, 400, density=0.02, random_state=0, format="csr")
+    null = 0.5 * float(X.multiply(X).sum())
+    model = nmfkit.NMF(10, random_state=0).fit(X)
+    L = model.loss_curve_["loss"].to_numpy()
+    t, tol = len(L) - 1, model.tol
+    assert model.stop_reason_ == "converged" and null - L[t] < 0.2 * null
+    assert L[t - 10] - L[t] <= 10 * tol * (null - L[t])
+    assert L[t - 11] - L[t - 1] > 10 * tol * (null - L[t - 1])  # not a step early
+    # measured against L itself, the rule would have stopped several iterations sooner,
+    # at a higher objective
+    old = next(i for i in range(10, len(L)) if L[i - 10] - L[i] <= 10 * tol * L[i])
+    assert old < t - 3 and L[old] > L[t]
+
+
 def test_callback_returning_true_stops_early(dense_problem):
     seen = []
 

@@ -7,10 +7,16 @@ callback, a time limit and the snapshot kept for Ctrl-C.
 
 Stopping rule (documented in :class:`nmfkit.NMF`): stop when, over the last
 ``window`` iterations, the objective fell on average by less than ``tol`` times its
-current value per iteration, i.e.
-``L[t − window] − L[t] ≤ window · tol · max(L[t], 10⁻³ · tol · L[0])`` (the second term
+scale per iteration, i.e.
+``L[t − window] − L[t] ≤ window · tol · max(S[t], 10⁻³ · tol · L[0])`` (the second term
 ends fits that approach an exact factorization ever more slowly); or when the
-objective is below ``floor`` (an exact fit up to rounding).  With ``tol=0`` only ``max_iter``, the
+objective is below ``floor`` (an exact fit up to rounding).  The scale ``S[t]`` is
+``L[t]``, or, when the estimator gives ``null_loss`` (the objective of W = 0, ½‖X‖² for
+Frobenius), the smaller of ``L[t]`` and ``null_loss − L[t]``: the part of the data the
+model explains (½‖WH‖² at a stationary point).  On data a rank-k model explains only
+partly (a tf-idf matrix at 97 % relative error), a fall of ``tol·L`` per iteration is
+still a large change of the factors; measured against what the model explains, the
+rule waits until the factors, not just the objective, stop moving.  With ``tol=0`` only ``max_iter``, the
 callback, the time limit or an exact fit stop the solver.
 """
 from __future__ import annotations
@@ -35,6 +41,9 @@ class Monitor:
         Number of iterations over which the decrease is measured.
     floor : float
         Objective value treated as an exact fit.
+    null_loss : float or None
+        Objective of the zero model (W = 0); when given, the decrease is measured
+        against ``min(L, null_loss − L)`` instead of ``L``.
     callback : callable or None
         ``callback(iteration, W, H, loss)``; returning True stops the solver.
     verbose : int
@@ -45,9 +54,10 @@ class Monitor:
         Keep a copy of the latest factors, so an interrupted fit keeps its result.
     """
 
-    def __init__(self, *, tol=1e-4, max_iter=200, window=10, floor=0.0, callback=None,
-                 verbose=0, time_limit=None, snapshot=True, description="NMF"):
+    def __init__(self, *, tol=1e-4, max_iter=200, window=10, floor=0.0, null_loss=None,
+                 callback=None, verbose=0, time_limit=None, snapshot=True, description="NMF"):
         self.tol = tol
+        self.null_loss = null_loss
         self.max_iter = max_iter
         self.window = window
         self.floor = floor
@@ -99,7 +109,10 @@ class Monitor:
             return True
         if self.tol > 0 and len(self.history) > self.window:
             before = self.history[-1 - self.window][2]
-            if before - loss <= self.window * self.tol * max(loss, 1e-3 * self.tol * self.history[0][2]):
+            scale = loss
+            if self.null_loss is not None and 0 < self.null_loss - loss < loss:
+                scale = self.null_loss - loss  # the part of the data the model explains
+            if before - loss <= self.window * self.tol * max(scale, 1e-3 * self.tol * self.history[0][2]):
                 self.converged, self.stop_reason = True, "converged"
                 return True
         if self.time_limit is not None and seconds >= self.time_limit:

@@ -56,8 +56,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         stored entries for KL.  β ≤ 0 (Itakura–Saito) needs X > 0: zeros raise ValueError.
     tol : float, default=1e-4
         Stopping rule: stop when the objective fell on average by less than ``tol``
-        times its value per iteration over the last 10 iterations
-        (``L[t−10] − L[t] ≤ 10·tol·L[t]``), i.e. when further iterations stop paying.
+        times its scale per iteration over the last 10 iterations
+        (``L[t−10] − L[t] ≤ 10·tol·S[t]``), i.e. when further iterations stop paying.
+        The scale ``S`` is the objective ``L``; for the Frobenius loss it is the smaller
+        of ``L`` and ``½‖X‖² − L``, the part of the data the model explains, so a fit
+        that explains little of X (sparse text) runs until its factors settle.
         scikit-learn's rule, on the size of the updates relative to the first, often
         stops while the objective still falls faster than that.
     max_iter : int, default=200
@@ -217,6 +220,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 if masked:
                     start = _rescale_to_observed(X, *start)
             monitor = Monitor(tol=self.tol, max_iter=self.max_iter, floor=floor,
+                              null_loss=0.5 * normX2 if beta == 2 else None,
                               callback=self.callback, verbose=self.verbose,
                               description=f"NMF[{solver_name}]" + (
                                   f" restart {restart + 1}/{len(seeds)}" if len(seeds) > 1 else ""))
@@ -323,7 +327,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         W0 = np.full((X.shape[0], H.shape[0]), np.sqrt(max(
             float(X_obs.sum()) / max(1, _observed_count(X, masked)), 1e-12) / H.shape[0]),
             dtype=X.dtype)
-        monitor = Monitor(tol=self.tol, max_iter=self.max_iter, description="NMF.transform")
+        monitor = Monitor(tol=self.tol, max_iter=self.max_iter, description="NMF.transform",
+                          null_loss=0.5 * _array.squared_norm(X_obs) if beta == 2 else None)
         with _array.blas_threads_for(X, H.shape[0]):
             result = get_solver(solver_name)(X, W0, H, params=params, monitor=monitor)
         return np.ascontiguousarray(_array.to_numpy(result.W))
