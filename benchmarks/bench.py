@@ -26,8 +26,13 @@ Protocol, per problem:
               for their seconds per iteration.
  3. per-iter  nmfkit solver='hals' for a fixed number of iterations (problems d, e): its
               seconds per iteration against the floor.
- 4. defaults  the drop-in case: NMF(n_components=k) of scikit-learn and of nmfkit, each
-              library's defaults otherwise; time and final objective.
+ 4. defaults  the drop-in case: NMF(n_components=k, random_state=seed) of scikit-learn and
+              of nmfkit, each library's defaults otherwise; time and final objective.
+              Round i gives both libraries seed i: nmfkit follows scikit-learn's random
+              stream, so each pair starts from the same nndsvda start, and the two
+              libraries are compared seed by seed (with random_state=None each run
+              would start elsewhere, and which library found the lower of several local
+              minima would decide the verdict).
 Results go to benchmarks/results/results[-quick].json and benchmarks/RESULTS[-quick].md.
 """
 
@@ -69,11 +74,11 @@ class Budget:
 
 
 FULL_BUDGET = {
-    "a": Budget(1000, 8, 3, defaults_repeats=3),
-    "b": Budget(1000, 8, 3, defaults_repeats=3),
-    "c": Budget(1000, 8, 3, defaults_repeats=3),
-    "d": Budget(500, 25, 2, periter_n=15, defaults_repeats=2),
-    "e": Budget(300, 30, 1, periter_n=8, defaults_repeats=1),
+    "a": Budget(1000, 8, 3, defaults_repeats=5),
+    "b": Budget(1000, 8, 3, defaults_repeats=5),
+    "c": Budget(1000, 8, 3, defaults_repeats=5),
+    "d": Budget(500, 25, 2, periter_n=15, defaults_repeats=3),
+    "e": Budget(300, 30, 1, periter_n=8, defaults_repeats=3),
 }
 QUICK_BUDGET = {key: Budget(300, 3, 1, periter_n=10 if key in "de" else 0, defaults_repeats=1)
                 for key in "abcde"}
@@ -446,7 +451,7 @@ def run_problem(key, prob, budget, names, runner, log):
     entry["defaults"] = {lib: [] for lib in libs}
     for rep in range(budget.defaults_repeats):
         for lib in (libs if rep % 2 == 0 else libs[::-1]):
-            r = runner.run(dict(base, mode="defaults", library=lib))
+            r = runner.run(dict(base, mode="defaults", library=lib, seed=rep))
             _evaluate_runs(r, X, prob, X_sq, entry["targets"])
             entry["defaults"][lib].append(_slim(r))
             log(f"   > defaults {lib}: " + ", ".join(

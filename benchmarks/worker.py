@@ -75,7 +75,7 @@ def main(job_path: str, result_path: str) -> None:
         elif mode == "timed":
             res.update(_timed(contender, X, W0, H0, prob, job, out))
         elif mode == "defaults":
-            res.update(_defaults(job["library"], X, prob, out))
+            res.update(_defaults(job["library"], X, prob, out, job.get("seed")))
         else:
             raise ValueError(mode)
     except Exception as exc:  # recorded, never fatal to the benchmark
@@ -196,19 +196,19 @@ def _timed(c, X, W0, H0, prob, job, out):
     return {"runs": runs, "rss_base": rss_base}
 
 
-def _defaults(library, X, prob, out):
+def _defaults(library, X, prob, out, seed):
     import numpy as np
 
     if library == "sklearn":
         from sklearn.decomposition import NMF
 
-        kw = {"n_components": prob.k}
+        kw = {"n_components": prob.k, "random_state": seed}
         if prob.loss != "frobenius":  # scikit-learn's only solver for KL
             kw.update(beta_loss=prob.loss, solver="mu")
     else:
         from nmfkit import NMF
 
-        kw = {"n_components": prob.k}
+        kw = {"n_components": prob.k, "random_state": seed}
         if prob.loss != "frobenius":
             kw.update(beta_loss=prob.loss)
     rss_base = _rss()
