@@ -315,11 +315,14 @@ def render(res, json_name="results/results.json"):
                     L.append(f"\nnmfkit solver='hals' per-iteration run failed: {err[:1]}")
         d = pe.get("defaults")
         if d:
-            L.append("\nDrop-in (each library's defaults, only n_components and random_state set"
+            pairs = _seed_pairs(d)
+            L.append("\nDrop-in (each library's defaults, only n_components"
+                     + (" and random_state" if pairs else "") + " set"
                      + ("; KL: beta_loss='kullback-leibler', and solver='mu' for scikit-learn"
-                        if p["loss"] != "frobenius" else "") + "), own init included; round i "
-                     "gives both libraries random_state=i, so each pair starts from the same "
-                     "nndsvda start; medians over the rounds:\n")
+                        if p["loss"] != "frobenius" else "") + "), own init included"
+                     + ("; round i gives both libraries random_state=i, so each pair starts "
+                        "from the same nndsvda start; medians over the rounds:\n"
+                        if pairs else ":\n"))
             L.append("| library | time (s) | iterations | final objective | rel. err | "
                      "peak RSS (MiB) | warnings |")
             L.append("|---|---|---|---|---|---|---|")
@@ -339,7 +342,6 @@ def render(res, json_name="results/results.json"):
                 dvals[lib] = (secs, obj)
                 L.append(f"| {lib} | {_fmt_s(secs)} | {its:.0f} | {obj:.6g} | {rel} | "
                          f"{_mib(_med([t.get('process_maxrss') for t in ok]))} | {warn} |")
-            pairs = _seed_pairs(d)
             if pairs:
                 obj_r = [n["obj"] / s_["obj"] for s_, n in pairs]
                 time_r = [n["seconds"] / s_["seconds"] for s_, n in pairs]
