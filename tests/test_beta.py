@@ -197,7 +197,6 @@ def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25,
     monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", {"float32": fill, "float64": fill})
     monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
     monkeypatch.setattr(newton_cd, "BLOCK_ENTRIES", 300)
-    monkeypatch.setattr(newton_cd, "DENSE_BLOCK_ENTRIES", 300)
     scratch = newton_cd.dense_scratch(X, 1.0, False)
     assert scratch == (None if not dense else np.float32 if float32 else np.float64)
     model = NMF(W0.shape[1], beta_loss="kullback-leibler", solver="cd", init="custom", tol=0,
@@ -330,3 +329,30 @@ def test_beta_with_frobenius_only_solver_raises(solver):
 def test_cd_for_other_beta_raises():
     with pytest.raises(ValueError, match="needs solver='mu'"):
         NMF(2, beta_loss=1.5, solver="cd").fit(positive_data())
+
+
+def test_newton_cd_dense_kernel_threads_take_the_same_steps():
+    # Rows are independent sub-problems: splitting them over threads changes nothing.
+    from nmfkit.solvers import _kernels
+
+    rng = np.random.default_rng(5)
+    Z = rng.poisson(3.0, (41, 30)).astype(np.float32)
+    U0, O = rng.random((4, 41)) + 0.1, (rng.random((4, 30)) + 0.1).astype(np.float32)
+    eps = np.float32(np.finfo(np.float32).eps)
+    results = []
+    for n_threads in (1, 3):
+        U = U0.copy()
+        xlogy = _kernels.over_rows(_kernels.kl_dense_rows, Z.shape[0], n_threads, Z, U, O,
+                                   O * O, O.sum(axis=1, dtype=np.float64), 0.0, 0.0, eps,
+                                   True, True)
+        results.append((U, xlogy))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)
+    assert not np.array_equal(results[0][0], U0)  # the sweep moved the factor
+    # measuring alone moves nothing and gives Σ z log(WH) of the start
+    U = U0.copy()
+    xlogy = _kernels.over_rows(_kernels.kl_dense_rows, Z.shape[0], 2, Z, U, O, O * O,
+                               O.sum(axis=1, dtype=np.float64), 0.0, 0.0, eps, False, True)
+    np.testing.assert_array_equal(U, U0)
+    WH = np.maximum(U0.T.astype(np.float32) @ O, eps).astype(np.float64)
+    assert xlogy == pytest.approx(float(np.sum(Z * np.log(WH))), rel=1e-5)

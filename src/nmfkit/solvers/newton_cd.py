@@ -12,24 +12,25 @@ keeping WH up to date after every step.  The one-variable KL problem is convex w
 decreasing second derivative, so a Newton step that increases a variable never
 overshoots its minimiser; one that decreases it can, so a single step is not guaranteed
 to lower the objective (it did on every problem tested; MU is the solver with that
-guarantee).  Steps are vectorised over the rows of W (independent sub-problems) and
-taken component by component (Gauss–Seidel in r), on blocks of rows small enough to stay
-in cache; H's side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled
+guarantee).  Rows of W are independent sub-problems; each row's steps are taken
+component by component (Gauss–Seidel in r); H's side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled
 to the KL-optimal level ΣWH = ΣX, which MU reaches in one step and CD would otherwise
 approach by zeroing variables from far above.
 
-The rule (:func:`_newton_step`) is written once; where X and WH live is the block's
-business, in one of two layouts:
+The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
+layout's business, one of two:
 
 - stored entries (:class:`_StoredBlock`; sparse X, masked X, or dense X with many zeros):
   WH is kept at the entries where X ≠ 0 only — the zeros of X enter g through Σ_j H_rj —
   so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (Hsieh &
-  Dhillon's key observation);
-- dense row blocks (:class:`_DenseBlock`; dense, mostly non-zero X): the block of WH is
-  formed by one product when the block starts and each step's sums are BLAS
-  matrix-vector products on contiguous memory (Σ_j H_rj X_ij/(WH)_ij as (X/WH)·h_r) and
-  rank-one updates, several times faster per entry than the gathers of the stored
-  layout.  Scratch is float32 where ``SCRATCH_FLOAT32`` says (see there).
+  Dhillon's key observation); steps are vectorised over the rows of a block of rows
+  small enough to stay in cache;
+- dense rows (:func:`._kernels.kl_dense_rows`; dense, mostly non-zero X): a compiled
+  kernel takes one row at a time, forms its n values of WH once and keeps them in L1
+  cache through the row's k steps, each one pass over the row; rows run on as many
+  threads as BLAS has.  2.8x less time per iteration than the numpy/BLAS row blocks it
+  replaced, same steps (``benchmarks/profile_nmfkit.py c``).  Scratch is float32 where
+  ``SCRATCH_FLOAT32`` says (see there).
 
 For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
 sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
@@ -39,10 +40,10 @@ weight), in O(nnz·k) time and memory per iteration.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import blas
 
 from .. import _array
 from ..objectives import EPSILON, BetaData
+from ._kernels import kl_dense_rows, newton_steps, over_rows, threads
 from .result import SolverResult
 
 #: Newton steps per variable per sweep.  Hsieh & Dhillon iterate each one-variable
@@ -55,43 +56,21 @@ NEWTON_STEPS = 1
 #: (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
 BLOCK_ENTRIES = 1 << 17
 
-#: Entries per dense block: fewer, larger blocks than stored ones (a dense pass is
-#: cheap, so the Python cost per block and step matters; 2 MB of float32 per array).
-DENSE_BLOCK_ENTRIES = 1 << 19
-
 #: Dense X with at least this fraction of non-zeros is swept in dense row blocks, by
 #: scratch precision: a dense pass visits the zeros too, but costs a fraction of a
 #: stored-entry pass (gathers).  Crossovers measured on Poisson counts of 500 and 2,000
 #: x 1,000, k = 10 (benchmarks/kl_speed.py's problem and its rows), one thread.
 DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.5}
 
-#: Dense blocks of at least this many entries of X are swept in float32 scratch
-#: (X/WH and the rank-one updates of WH; the factors, the steps and the objective stay
-#: in the factors' precision, sums accumulated in float64).  float32 halves the bytes
-#: and doubles the SIMD width of every pass: 2.3x less time per iteration on the KL
-#: benchmark, same iterations to every target.  The price: each Newton step carries a
+#: Dense X of at least this many entries is swept in float32 scratch (X, WH and the
+#: other factor; the factors, the steps and the objective stay in the factors'
+#: precision, sums accumulated in float64).  float32 halves the bytes and doubles the
+#: SIMD width of every pass: 2.3x less time per iteration on the KL benchmark with the
+#: numpy/BLAS layout this was measured on, same iterations to every target.  The price: each Newton step carries a
 #: rounding error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and
 #: the objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
 #: smaller float64 problems, where time matters less, stay exact.
 SCRATCH_FLOAT32 = 1 << 20
-
-
-def _newton_step(u, grad, hess, l1, l2):
-    """The update: projected Newton step of each one-variable sub-problem, u + step.
-
-    ``grad`` and ``hess`` are the data part of the derivatives at u; the elastic-net
-    penalty is added here.  A variable with no curvature (no observed entry) goes to 0
-    when its gradient is positive and stays otherwise.
-    """
-    if l1:
-        grad = grad + l1
-    if l2:
-        grad = grad + l2 * u
-        hess = hess + l2
-    live = hess > 0
-    target = np.where(live, u - grad / np.where(live, hess, 1.0),
-                      np.where(grad > 0, 0.0, u))
-    return np.maximum(target, 0.0) - u
 
 
 class _StoredBlock:
@@ -132,61 +111,19 @@ class _StoredBlock:
             self.floored = True
 
 
-class _DenseBlock:
-    """Rows a:b of a dense Z ≈ Uᵀ·other (Z = X on W's side, Xᵀ on H's side), with the
-    block of Uᵀ·other formed when the block starts (no drift from sweep to sweep)."""
-
-    floored = False  # WH is formed afresh at every start
-
-    def __init__(self, Z, a, b, work):
-        self.a, self.b = a, b
-        self.z = Z[a:b]
-        shape = self.z.shape
-        self.y, self.t = (w[:shape[0] * shape[1]].reshape(shape) for w in work)
-        self.ger = blas.sger if Z.dtype == np.float32 else blas.dger
-
-    def start(self, U, other):
-        np.matmul(U[:, self.a:self.b].T.astype(self.z.dtype), other, out=self.y)
-        self._floor()
-
-    def _floor(self):
-        # Rounding of the rank-one updates can cross zero where WH ≈ 0; a full pass of
-        # np.maximum costs as much as a step, a min() check a tenth of one.
-        if self.y.min() < EPSILON:
-            np.maximum(self.y, EPSILON, out=self.y)
-
-    def derivatives(self, o, o_sq, beta):
-        np.divide(self.z, self.y, out=self.t)
-        s = self.t @ o
-        self.t /= self.y
-        return s, self.t @ o_sq
-
-    def add(self, step, o):
-        # BLAS ger on the transposed (Fortran-ordered) view: y += step ⊗ o in place.
-        self.ger(1.0, o, step.astype(self.z.dtype), a=self.y.T, overwrite_a=True)
-        self._floor()
-
-    def xlogy(self):
-        """Σ z log(WH) over the block (float64 accumulation), for the objective."""
-        np.log(self.y, out=self.t)
-        return _array.vdot64(self.z, self.t)
-
-
-def _sweep(blocks, U, other, *, beta, linear, quad, l1, l2, measure=False):
-    """One Gauss–Seidel sweep over the k rows of U (k x m), block by block.
+def _sweep(blocks, U, other, *, beta, linear, quad, l1, l2):
+    """One Gauss–Seidel sweep over the k rows of U (k x m), stored block by block.
 
     ``other`` (k x n) is the fixed factor, in the blocks' dtype.  The gradient's x-free
     part is ``linear`` (k: Σ_j other_rj over all j; or m x k: over observed j only), and
     for least squares the curvature is ``quad`` (m x k: Σ_{j∈Ω} other_rj²).  Rows of U's
     columns are independent sub-problems, so blocks are swept one at a time: the result
-    is the same Gauss–Seidel sweep.  With ``measure``, returns Σ x log(WH) over dense
-    blocks after their steps (WH is final there when this is the last sweep of an
-    iteration), and whether a stored block floored WH (its running values then differ
-    from WH: the next sweep starts from WH afresh, as dense blocks always do).
+    is the same Gauss–Seidel sweep.  Returns whether a block floored WH (its running
+    values then differ from WH: the next sweep starts from WH afresh, as the dense
+    layout always does).
     """
     k = U.shape[0]
     other_sq = other * other
-    xlogy = 0.0
     for blk in blocks:
         a, b = blk.a, blk.b
         blk.start(U, other)
@@ -197,19 +134,12 @@ def _sweep(blocks, U, other, *, beta, linear, quad, l1, l2, measure=False):
             else:
                 grad = -s + (linear[r] if linear.ndim == 1 else linear[a:b, r])
             u = U[r, a:b]
-            step = _newton_step(u, grad, hess, l1, l2)
+            step = newton_steps(u, grad, hess, l1, l2)
             if not step.any():
                 continue
             U[r, a:b] = u + step
             blk.add(step, other[r])
-        if measure:
-            xlogy += blk.xlogy()
-    return xlogy, any(blk.floored for blk in blocks)
-
-
-def _dense_blocks(Z, work):
-    rows = max(1, DENSE_BLOCK_ENTRIES // Z.shape[1])
-    return [_DenseBlock(Z, a, min(Z.shape[0], a + rows), work) for a in range(0, Z.shape[0], rows)]
+    return any(blk.floored for blk in blocks)
 
 
 def dense_scratch(X, beta, missing):
@@ -263,12 +193,15 @@ def solve(X, W, H, *, params, monitor):
         return (counts, None) if beta == 1 else (None, counts)
 
     if dense:
-        A = data.X
-        Z = np.ascontiguousarray(A, dtype=dtype)
-        ZT = np.ascontiguousarray(Z.T) if params.update_H else None
-        work = tuple(np.empty(max(DENSE_BLOCK_ENTRIES, max(Z.shape)), dtype=dtype) for _ in range(2))
-        blocks, blocks_T = _dense_blocks(Z, work), (_dense_blocks(ZT, work) if params.update_H else None)
-        cast = lambda F: F.astype(dtype)  # noqa: E731
+        Z = np.ascontiguousarray(data.X, dtype=dtype)
+        blocks, blocks_T = Z, (np.ascontiguousarray(Z.T) if params.update_H else None)
+        n_threads, eps = threads(), dtype.type(EPSILON)
+
+        def sweep(Zs, U, other, lin, quad, l1, l2, *, measure, steps=True):
+            """Rows of Zs ≈ Uᵀ·other in compiled kernels; (Σ x log WH if measured, False)."""
+            O = other.astype(dtype)
+            return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, O * O, lin,
+                             float(l1), float(l2), eps, steps, measure), False
     else:
         y_T = np.empty_like(y) if params.update_H else None
         if params.update_H:
@@ -281,14 +214,13 @@ def solve(X, W, H, *, params, monitor):
         blocks = [_StoredBlock(S, blk, y, work) for blk in S.row_blocks(BLOCK_ENTRIES)]
         if params.update_H:
             blocks_T = [_StoredBlock(ST, blk, y_T, work) for blk in ST.row_blocks(BLOCK_ENTRIES)]
-        cast = lambda F: F  # noqa: E731
 
-    if dense:  # Σ x log(WH) block by block, as every later objective (no m x n WH)
-        xlogy = 0.0
-        for blk in blocks:
-            blk.start(Wt, cast(H))
-            xlogy += blk.xlogy()
-        loss = data.kl_from_xlogy(xlogy, Wt.T, H)
+        def sweep(blocks, U, other, lin, quad, l1, l2, *, measure):
+            return 0.0, _sweep(blocks, U, other, beta=beta, linear=lin, quad=quad, l1=l1, l2=l2)
+
+    if dense:  # Σ x log(WH) row by row, as every later objective (no m x n WH)
+        loss = data.kl_from_xlogy(sweep(Z, Wt, H, H.sum(axis=1), None, 0.0, 0.0, measure=True,
+                                        steps=False)[0], Wt.T, H)
     else:
         loss = data.value(y, Wt.T, H)
     monitor.start(loss + pen.value(Wt.T, H))
@@ -310,8 +242,8 @@ def solve(X, W, H, *, params, monitor):
         if not dense and (state["stale"] or n_iter % 10 == 0):
             state["stale"] = refresh()
         lin, quad = linear_quad(None if dense else S, H)
-        xlogy, floor = _sweep(blocks, Wt, cast(H), beta=beta, linear=lin, quad=quad,
-                              l1=pen.l1_W, l2=pen.l2_W, measure=dense and not params.update_H)
+        xlogy, floor = sweep(blocks, Wt, H, lin, quad, pen.l1_W, pen.l2_W,
+                             measure=dense and not params.update_H)
         state["stale"] |= floor
         return xlogy
 
@@ -321,8 +253,7 @@ def solve(X, W, H, *, params, monitor):
                 state["stale"] = refresh()
             np.take(y, perm, out=y_T)
         lin, quad = linear_quad(None if dense else ST, Wt)
-        xlogy, floor = _sweep(blocks_T, H, cast(Wt), beta=beta, linear=lin, quad=quad,
-                              l1=pen.l1_H, l2=pen.l2_H, measure=dense)
+        xlogy, floor = sweep(blocks_T, H, Wt, lin, quad, pen.l1_H, pen.l2_H, measure=dense)
         state["stale"] |= floor
         if not dense:
             y[perm] = y_T
