@@ -7,6 +7,7 @@
         # time to 1 / 0.1 / 0.01 % of the best per driver setting, from several starts
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
     benchmarks/.venv/bin/python benchmarks/micro.py memory       # (e): RSS a fit adds, per library
+    benchmarks/.venv/bin/python benchmarks/micro.py kl-kernel    # (c): KL row kernel, its settings
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -239,10 +240,36 @@ def memory():
         subprocess.run([sys.executable, __file__, "memory-one", library], check=True)
 
 
+def kl_kernel():
+    """The KL Newton-CD row kernel on benchmark (c)'s X (float32 scratch, as the solver
+    runs it): one W-side sweep, one thread and all threads, as compiled and recompiled
+    with numba's Python error model (which tests every divisor)."""
+    import problems as P
+    from numba import njit
+
+    from nmfkit.objectives import EPSILON
+    from nmfkit.solvers import _kernels as K
+
+    X, W0, H0, _ = P.load(P.ensure_cached(P.get("c")))
+    Z = np.ascontiguousarray(X, dtype=np.float32)
+    O = H0.astype(np.float32)
+    args = (O, O * O, H0.sum(axis=1), 0.0, 0.0, np.float32(EPSILON), True, False)
+    python_model = njit(fastmath=K._FASTMATH, cache=False, nogil=True,
+                        error_model="python")(K.kl_dense_rows.py_func)
+    for name, kernel in (("error_model='numpy' (nmfkit)", K.kl_dense_rows),
+                         ("error_model='python'", python_model)):
+        for n_threads in sorted({1, K.threads()}):
+            run = lambda U: K.over_rows(kernel, Z.shape[0], n_threads, Z, U, *args)  # noqa: E731
+            run(W0.T.copy())  # compile
+            ms = _median_ms(run, lambda: np.array(W0.T, order="C"))
+            print(f"{name:30s} {n_threads} thread(s): {ms:7.2f} ms per W-side sweep "
+                  f"({Z.shape[0]} x {Z.shape[1]}, k={O.shape[0]})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one"])
+                                     "memory", "memory-one", "kl-kernel"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -259,7 +286,7 @@ def main():
               args.seconds)
         return
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
-     "sklearn-w0": sklearn_w0, "memory": memory}[args.what]()
+     "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel}[args.what]()
 
 
 if __name__ == "__main__":

@@ -348,6 +348,15 @@ def test_newton_cd_dense_kernel_threads_take_the_same_steps():
         results.append((U, xlogy))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)
+    # and the rows were split: 3 chunks covering 0:41, run on the pool's threads
+    import threading
+
+    seen = []
+    total = _kernels.over_rows(lambda a, b: seen.append((a, b, threading.current_thread()))
+                               or b - a, 41, 3)
+    assert total == 41 and len(seen) == 3
+    assert sorted((a, b) for a, b, _ in seen)[0][0] == 0 and max(b for _, b, _ in seen) == 41
+    assert all(t is not threading.main_thread() for _, _, t in seen)
     assert not np.array_equal(results[0][0], U0)  # the sweep moved the factor
     # measuring alone moves nothing and gives Σ z log(WH) of the start
     U = U0.copy()

@@ -13,9 +13,12 @@ decreasing second derivative, so a Newton step that increases a variable never
 overshoots its minimiser; one that decreases it can, so a single step is not guaranteed
 to lower the objective (it did on every problem tested; MU is the solver with that
 guarantee).  Rows of W are independent sub-problems; each row's steps are taken
-component by component (Gauss–Seidel in r); H's side is the same sweep on Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled
-to the KL-optimal level ΣWH = ΣX, which MU reaches in one step and CD would otherwise
-approach by zeroing variables from far above.
+component by component (Gauss–Seidel in r), one Newton step per variable per sweep
+(Hsieh & Dhillon iterate each one-variable problem to convergence; one step reached a
+given objective soonest, benchmarks/kl_speed.py); H's side is the same sweep on
+Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled to the KL-optimal level ΣWH = ΣX,
+which MU reaches in one step and CD would otherwise approach by zeroing variables from
+far above.
 
 The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
 layout's business, one of two:
@@ -27,10 +30,10 @@ layout's business, one of two:
   small enough to stay in cache;
 - dense rows (:func:`._kernels.kl_dense_rows`; dense, mostly non-zero X): a compiled
   kernel takes one row at a time, forms its n values of WH once and keeps them in L1
-  cache through the row's k steps, each one pass over the row; rows run on as many
-  threads as BLAS has.  2.8x less time per iteration than the numpy/BLAS row blocks it
-  replaced, same steps (``benchmarks/profile_nmfkit.py c``).  Scratch is float32 where
-  ``SCRATCH_FLOAT32`` says (see there).
+  cache through the row's k steps, each one pass over the row; rows are split over
+  ``_kernels.threads()`` threads.  2.7x less time per iteration than the numpy/BLAS row
+  blocks it replaced, same steps (``benchmarks/profile_nmfkit.py c`` at f024e8b and at
+  f4ed3d8: 18.4 and 6.7 ms).  Scratch is float32 where ``SCRATCH_FLOAT32`` says.
 
 For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
 sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
@@ -46,12 +49,6 @@ from ..objectives import EPSILON, BetaData
 from ._kernels import kl_dense_rows, newton_steps, over_rows, threads
 from .result import SolverResult
 
-#: Newton steps per variable per sweep.  Hsieh & Dhillon iterate each one-variable
-#: problem to convergence; here every step is a pass over the stored entries, and one
-#: step per sweep reached a given objective soonest (benchmarks/kl_speed.py).
-NEWTON_STEPS = 1
-
-
 #: Entries per block: the k Newton steps of a block run on arrays that stay in cache
 #: (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
 BLOCK_ENTRIES = 1 << 17
@@ -66,8 +63,8 @@ DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.5}
 #: other factor; the factors, the steps and the objective stay in the factors'
 #: precision, sums accumulated in float64).  float32 halves the bytes and doubles the
 #: SIMD width of every pass: 2.3x less time per iteration on the KL benchmark with the
-#: numpy/BLAS layout this was measured on, same iterations to every target.  The price: each Newton step carries a
-#: rounding error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and
+#: numpy/BLAS layout this was measured on, same iterations to every target.  The price:
+#: each Newton step carries a rounding error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and
 #: the objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
 #: smaller float64 problems, where time matters less, stay exact.
 SCRATCH_FLOAT32 = 1 << 20
