@@ -105,18 +105,31 @@ def low_rank_noise():
 @pytest.mark.parametrize("problem", ["low_rank_noise", "tfidf", "digits"])
 @pytest.mark.parametrize("solver,sk_solver", [("hals", "cd"), ("mu", "mu")])
 def test_parity_with_scikit_learn(problem, solver, sk_solver):
-    """From the same start, nmfkit's objective is no worse than 1.01x scikit-learn's."""
+    """From the same starts, nmfkit's objective is no worse than 1.01x scikit-learn's.
+
+    Compared as the median over eight starts (nndsvda and seven random ones), the
+    statistic the drop-in benchmark uses.  From any one start the comparison is a coin
+    toss between local minima: on digits, run to 1,000 iterations each, the two
+    libraries end 0.98–1.025x apart start by start, and which side a start falls on
+    moves with BLAS's rounding (a single-start version of this test failed on a CI
+    machine at 1.021x while passing at 1.006x here).
+    """
     X = {"low_rank_noise": low_rank_noise, "tfidf": lambda: tfidf_like(300, 500, seed=6),
          "digits": digits}[problem]()
     k = 10
-    W0, H0 = initialize(X, k, "nndsvda")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sk = SklearnNMF(k, init="custom", solver=sk_solver)
-        W_sk = sk.fit_transform(X, W=W0.copy(), H=H0.copy())
-        ours = nmfkit.NMF(k, init="custom", solver=solver)
-        W_ours = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
-    assert frobenius(X, W_ours, ours.components_) <= 1.01 * frobenius(X, W_sk, sk.components_)
+    ratios = []
+    for seed in range(8):
+        W0, H0 = (initialize(X, k, "nndsvda") if seed == 0
+                  else initialize(X, k, "random", random_state=seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            sk = SklearnNMF(k, init="custom", solver=sk_solver)
+            W_sk = sk.fit_transform(X, W=W0.copy(), H=H0.copy())
+            ours = nmfkit.NMF(k, init="custom", solver=solver)
+            W_ours = ours.fit_transform(X, W=W0.copy(), H=H0.copy())
+        ratios.append(frobenius(X, W_ours, ours.components_)
+                      / frobenius(X, W_sk, sk.components_))
+    assert np.median(ratios) <= 1.01, np.round(ratios, 4)
 
 
 def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem):

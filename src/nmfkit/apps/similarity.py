@@ -71,6 +71,10 @@ class SimilarityIndex:
         if not labels.is_unique:
             repeated = labels[labels.duplicated()].unique()[:3].tolist()
             raise ValueError(f"labels must be unique; repeated: {repeated}")
+        # Divide by each row's largest entry first: the squares of a row of tiny values
+        # (1e-160) are subnormal and its norm would lose digits.
+        peaks = np.abs(F).max(axis=1, keepdims=True)
+        F = np.divide(F, peaks, out=np.zeros_like(F), where=peaks > 0)
         norms = np.linalg.norm(F, axis=1, keepdims=True)
         self.labels_ = labels
         self.normalized_features_ = np.divide(F, norms, out=np.zeros_like(F), where=norms > 0)
