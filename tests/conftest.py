@@ -1,9 +1,18 @@
 """Shared test data: small planted problems, a tf-idf-like sparse matrix, digits."""
+import os
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import settings
+
+# Property tests draw the same examples on every run, so a red CI run can be replayed
+# and a green one is not luck.  To search fresh examples:
+# HYPOTHESIS_PROFILE=explore make test
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 SOLVERS = ["hals", "mu", "als", "anls", "pgd"]
 MONOTONE_SOLVERS = ["hals", "mu", "anls"]
