@@ -277,3 +277,49 @@ def test_custom_start_and_data_are_never_written(params, sparse):
         if sparse and M is X:
             M, M_then = M.toarray(), M_then.toarray()
         np.testing.assert_array_equal(M, M_then)
+
+
+def test_starting_objective_costs_no_extra_product(monkeypatch):
+    """The objective at iteration 0 comes from the WᵀX the first H update needs anyway:
+    one iteration is two products (it was three), and the value is the exact objective of
+    the starting factors, penalties included; transform (H fixed) still gets it right."""
+    from nmfkit import _array
+
+    X, _, _ = planted(120, 90, 4, noise=0.1, seed=2)
+    rng = np.random.default_rng(0)
+    W0, H0 = rng.random((120, 4)), rng.random((4, 90))
+    calls = []
+    for name in ("Wt_times_X", "H_times_Xt"):
+        real = getattr(_array, name)
+        monkeypatch.setattr(_array, name,
+                            lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    model = nmfkit.NMF(4, init="custom", solver="hals", max_iter=1, tol=0, alpha_W=0.1,
+                       l1_ratio=0.5)
+    model.fit(X, W=W0.copy(), H=H0.copy())
+    assert sorted(calls) == ["H_times_Xt", "Wt_times_X"]
+    pen = 0.1 * 90 * (0.5 * W0.sum() + 0.25 * (W0 ** 2).sum()) \
+        + 0.1 * 120 * (0.5 * H0.sum() + 0.25 * (H0 ** 2).sum())
+    start = model.loss_curve_["loss"][0]
+    assert start == pytest.approx(0.5 * np.sum((X - W0 @ H0) ** 2) + pen, rel=1e-10)
+    # transform: H is fixed, so its first loss comes from HXᵀ, reused by every W update
+    model = nmfkit.NMF(4, init="custom", solver="hals", max_iter=3, tol=0).fit(
+        X, W=W0.copy(), H=H0.copy())
+    calls.clear()
+    model.transform(X)
+    assert calls == ["H_times_Xt"]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_dense_residual_is_exact_for_float32(order):
+    """reconstruction_err_ of dense X is ‖X − WH‖ summed in float64, for float32 data and
+    any memory order (it is computed in place, one row block at a time)."""
+    from nmfkit import _array
+
+    rng = np.random.default_rng(1)
+    W, H = rng.random((9000, 5)).astype(np.float32), rng.random((5, 700)).astype(np.float32)
+    X = np.asarray(W @ H + 1e-3 * rng.random((9000, 700)).astype(np.float32), order=order)
+    R = X.astype(np.float64) - W.astype(np.float64) @ H.astype(np.float64)
+    exact = float(np.sum(R ** 2))
+    assert _array.dense_residual_squared_norm(X, W, H) == pytest.approx(exact, rel=1e-4)
+    assert _array.squared_norm(X) == pytest.approx(float(np.sum(X.astype(np.float64) ** 2)),
+                                                   rel=1e-12)

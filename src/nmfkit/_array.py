@@ -242,7 +242,7 @@ def squared_norm(X) -> float:
         data = X.data
         return float(np.dot(data.astype(np.float64, copy=False), data.astype(np.float64, copy=False)))
     if isinstance(X, np.ndarray):
-        return _rowwise_dot64(X, X)
+        return _sumsq64(X) if X.ndim == 2 else _rowwise_dot64(X, X)
     xp = namespace(X)
     Xd = xp.astype(X, xp.float64, copy=False)
     return float(xp.sum(Xd * Xd))
@@ -337,9 +337,29 @@ def dense_residual_squared_norm(X, W, H, *, chunk_rows: int = 4096) -> float:
     total = 0.0
     m = X.shape[0]
     for start in range(0, m, chunk_rows):
-        R = X[start:start + chunk_rows] - W[start:start + chunk_rows] @ H
-        R = xp.astype(R, xp.float64)
-        total += float(xp.sum(R * R))
+        R = W[start:start + chunk_rows] @ H
+        if isinstance(R, np.ndarray):  # in place: one block-sized temporary in all
+            np.subtract(X[start:start + chunk_rows], R, out=R)
+            total += _sumsq64(R)
+        else:
+            R = xp.astype(X[start:start + chunk_rows] - R, xp.float64)
+            total += float(xp.sum(R * R))
+    return total
+
+
+def _sumsq64(A) -> float:
+    """``Σ A²`` of a 2-D NumPy array, products and sums in float64; lower precisions are
+    cast a cache-sized row block at a time (one cast, where ``_rowwise_dot64(A, A)``
+    casts each block twice)."""
+    # einsum, not np.dot: BLAS's ddot on cache-sized blocks ran 1.8x slower (thread
+    # wake-ups per call); 20 ms against 24 ms for _rowwise_dot64 on (d)'s 20,000 x 2,000.
+    if A.dtype == np.float64:
+        return float(np.einsum("ij,ij->", A, A))
+    rows = max(1, DOT_CHUNK // max(1, A.shape[1]))
+    total = 0.0
+    for start in range(0, A.shape[0], rows):
+        a = A[start:start + rows].astype(np.float64)
+        total += float(np.einsum("ij,ij->", a, a))
     return total
 
 

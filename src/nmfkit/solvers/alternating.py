@@ -96,10 +96,11 @@ def repeat(step, U, state):
     return U
 
 
-def _loss(normX2, B_W, Wt, WtW, HHt, penalty, H):
-    """Penalised ½‖X − WH‖² with B_W = HXᵀ, from the trace identity."""
-    value = normX2 - 2.0 * _array.vdot64(B_W, Wt) + _array.vdot64(WtW, HHt)
-    return 0.5 * max(value, 0.0) + penalty.value(Wt, H)
+def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
+    """Penalised ½‖X − WH‖² from the trace identity, with the cross term ⟨B, U⟩ taken
+    from either product: B = HXᵀ and U = Wᵀ, or B = WᵀX and U = H (then pass ``Wt``)."""
+    value = normX2 - 2.0 * _array.vdot64(B, U) + _array.vdot64(WtW, HHt)
+    return 0.5 * max(value, 0.0) + penalty.value(U if Wt is None else Wt, H)
 
 
 def _extrapolate(new, prev, beta):
@@ -166,8 +167,15 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
 
     WtW = _array.gram64(Wt)
     HHt = _array.gram64(H)
-    B_W = _array.H_times_Xt(H, X)
-    loss = _loss(normX2, B_W, Wt, WtW, HHt, pen, H)
+    B_H = B_W = None
+    if params.update_H:
+        # The first H update needs WᵀX: the starting objective comes from it too
+        # (⟨WᵀX, H⟩ = ⟨HXᵀ, Wᵀ⟩), one product fewer than from HXᵀ.
+        B_H = _array.Wt_times_X(Wt.T, X)
+        loss = _loss(normX2, B_H, H, WtW, HHt, pen, H, Wt=Wt)
+    else:
+        B_W = _array.H_times_Xt(H, X)  # H is fixed: every W update reuses it
+        loss = _loss(normX2, B_W, Wt, WtW, HHt, pen, H)
     monitor.start(loss)
 
     beta, beta_max, beta_good = BETA0, 1.0, BETA0
@@ -179,8 +187,10 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         # --- H given W -------------------------------------------------------
         if params.update_H:
             B_W = None  # the last iteration's; free it before its successor is computed
-            B_H = _array.Wt_times_X(Wt.T, X)
+            if B_H is None:
+                B_H = _array.Wt_times_X(Wt.T, X)
             H_new = update(H, _array.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
+            B_H = None
             H_hat = H_new
             if extrapolate and H_prev is not None:
                 H_hat = _extrapolate(H_new, H_prev, beta)
