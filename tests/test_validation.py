@@ -33,7 +33,7 @@ def test_negative_entries_in_sparse_input():
         nmfkit.NMF(2).fit(X)
 
 
-@pytest.mark.parametrize("value,kind", [(np.nan, "NaN"), (np.inf, "infinite")])
+@pytest.mark.parametrize("value,kind", [(np.nan, "NaN"), (np.inf, "infinite"), (-np.inf, "infinite")])
 def test_nan_and_infinity(X, value, kind):
     X = X.copy()
     X[2, 3] = value

