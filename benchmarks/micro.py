@@ -8,6 +8,8 @@
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
     benchmarks/.venv/bin/python benchmarks/micro.py memory       # (e): RSS a fit adds, per library
     benchmarks/.venv/bin/python benchmarks/micro.py kl-kernel    # (c): KL row kernel, its settings
+    benchmarks/.venv/bin/python benchmarks/micro.py kl-fill      # KL: dense-row vs stored-entry kernel by fill
+    benchmarks/.venv/bin/python benchmarks/micro.py kl-sparse    # KL on sparse word counts
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -266,10 +268,64 @@ def kl_kernel():
                   f"({Z.shape[0]} x {Z.shape[1]}, k={O.shape[0]})")
 
 
+def kl_fill():
+    """Where KL Newton-CD's two compiled layouts cross: ms per iteration of the dense-row
+    kernel and the stored-entry (CSR) kernel on Poisson counts of a given fill, forced
+    through ``newton_cd.DENSE_MIN_FILL``: 2,000 x 1,000 (float32 scratch) and 600 x 500
+    (float64 scratch), k = 10."""
+    import nmfkit
+    from nmfkit.solvers import newton_cd
+
+    saved = newton_cd.DENSE_MIN_FILL
+    rng = np.random.default_rng(0)
+    for m, n in [(2000, 1000), (600, 500)]:
+        k = 10
+        rate = rng.gamma(1, 1, (m, k)) @ rng.gamma(1, 1, (k, n))
+        for fill in (0.1, 0.2, 0.3, 0.4, 0.5):
+            X = rng.poisson(rate * -np.log(1 - fill) / rate.mean()).astype(np.float64)
+            cells = []
+            for layout, threshold in (("dense", 0.0), ("csr", 2.0)):
+                newton_cd.DENSE_MIN_FILL = {"float32": threshold, "float64": threshold}
+                try:
+                    def fit(iters):
+                        nmfkit.NMF(k, beta_loss="kullback-leibler", init="random", random_state=0,
+                                   max_iter=iters, tol=0).fit(X)
+                    fit(2)  # compile and warm up
+                    ms = _median_ms(lambda _: fit(30), lambda: None, repeats=3) / 30
+                finally:
+                    newton_cd.DENSE_MIN_FILL = saved
+                cells.append(f"{layout} {ms:5.2f} ms/it")
+            print(f"{m} x {n}, fill {np.count_nonzero(X) / X.size:.2f}: " + ", ".join(cells))
+
+
+def kl_sparse():
+    """KL Newton-CD on sparse counts: ms per iteration of a 100-iteration fit (k = 20) on
+    the word counts of the critics' texts (bokeh-sampledata's movies database)."""
+    import nmfkit
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from nmfkit.datasets import load_movies
+
+    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
+    X = CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
+
+    def fit(iters):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nmfkit.NMF(20, beta_loss="kullback-leibler", random_state=0, tol=0,
+                       max_iter=iters).fit(X)
+
+    fit(3)  # compile and warm up
+    setup = _median_ms(lambda _: fit(1), lambda: None, repeats=5)
+    total = _median_ms(lambda _: fit(101), lambda: None, repeats=5)
+    print(f"counts {X.shape[0]} x {X.shape[1]}, {X.nnz} entries, k=20: "
+          f"{(total - setup) / 100:.2f} ms per iteration (nmfkit from {nmfkit.__file__})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one", "kl-kernel"])
+                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -286,7 +342,8 @@ def main():
               args.seconds)
         return
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
-     "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel}[args.what]()
+     "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
+     "kl-fill": kl_fill, "kl-sparse": kl_sparse}[args.what]()
 
 
 if __name__ == "__main__":

@@ -365,3 +365,36 @@ def test_newton_cd_dense_kernel_threads_take_the_same_steps():
     np.testing.assert_array_equal(U, U0)
     WH = np.maximum(U0.T.astype(np.float32) @ O, eps).astype(np.float64)
     assert xlogy == pytest.approx(float(np.sum(Z * np.log(WH))), rel=1e-5)
+
+
+def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():
+    """The stored-entry kernel takes the dense kernel's steps: a dense X and its CSR form
+    give the same factors and the same Σ x log(WH); its rows split over threads by entries
+    (a row of 60 entries among rows of 1); a row without entries goes to 0."""
+    from nmfkit.solvers import _kernels
+
+    rng = np.random.default_rng(8)
+    Z = rng.poisson(0.8, (40, 25)).astype(np.float64)
+    Z[3] = 0  # a row without entries
+    C = sp.csr_matrix(Z)
+    U0, O = rng.random((4, 40)) + 0.1, rng.random((4, 25)) + 0.1
+    lin = O.sum(axis=1)
+    eps = float(np.finfo(np.float64).eps)
+    U_dense = U0.copy()
+    dense = _kernels.kl_dense_rows(Z, U_dense, O, O * O, lin, 0.0, 0.0, eps, True, True, 0, 40)
+    for n_threads in (1, 3):
+        U = U0.copy()
+        stored = _kernels.over_rows(_kernels.kl_csr_rows, 40, n_threads, C.indptr, C.indices,
+                                    C.data, U, np.ascontiguousarray(O.T), lin, 0.0, 0.0, eps,
+                                    True, True, indptr=C.indptr)
+        np.testing.assert_allclose(U, U_dense, rtol=1e-10, atol=1e-14)
+        assert stored == pytest.approx(dense, rel=1e-10)
+    assert np.all(U[:, 3] == 0) and np.all(U0[:, 3] > 0)
+    # chunks by entries: row 0 holds 60 of the 80 entries, so it is a chunk of its own
+    import threading
+
+    indptr = np.concatenate([[0], 60 + np.arange(21)])
+    seen = []
+    _kernels.over_rows(lambda a, b: seen.append((a, b, threading.current_thread())) or 0,
+                       21, 2, indptr=indptr)
+    assert sorted((a, b) for a, b, _ in seen) == [(0, 1), (1, 21)]

@@ -1,5 +1,8 @@
 """Compiled inner loops (numba) for the one solver whose hot loop vectorising did not fix.
 
+Two layouts of the same sweep: :func:`kl_dense_rows` (dense X) and :func:`kl_csr_rows`
+(the stored entries of a sparse or mostly-zero X).
+
 Newton-CD for KL on a dense X (``newton_cd.py``) needs, for every variable of a row and
 after every step, two sums over the row's n entries, Σ_j h_j x_j/y_j and
 Σ_j h_j² x_j/y_j², where y = WH changes with each step.  As numpy and BLAS calls on row
@@ -106,6 +109,61 @@ def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
     return total
 
 
+@njit(fastmath=_FASTMATH, **_JIT)
+def kl_csr_rows(indptr, cols, x, U, OT, linear, l1, l2, eps, steps, measure, a, b):
+    """:func:`kl_dense_rows` for the stored entries of X only (CSR: ``indptr``, ``cols``,
+    ``x``); the zeros of X enter through ``linear`` alone.
+
+    ``OT`` (n x k, float64) is the other factor transposed: a row gathers the k values
+    of each of its columns once into a k x nnz_i buffer, and its steps then run on
+    contiguous memory.  WH at the row's entries is formed afresh (floored at ``eps``),
+    so nothing is carried between sweeps.  A row without entries has no curvature: its
+    variables go to 0 (their gradient is positive), as :func:`newton_step` says.
+    """
+    k = U.shape[0]
+    longest = 0
+    for i in range(a, b):
+        longest = max(longest, indptr[i + 1] - indptr[i])
+    G = np.empty((k, longest))
+    y = np.empty(longest)
+    total = 0.0
+    for i in range(a, b):
+        p0 = indptr[i]
+        L = indptr[i + 1] - p0
+        for q in range(L):
+            c = cols[p0 + q]
+            for r in range(k):
+                G[r, q] = OT[c, r]
+        y[:L] = 0.0
+        for r in range(k):
+            u = U[r, i]
+            for q in range(L):
+                y[q] += u * G[r, q]
+        for q in range(L):
+            if y[q] < eps:
+                y[q] = eps
+        for r in range(k if steps else 0):
+            s = 0.0
+            h = 0.0
+            for q in range(L):
+                inv = 1.0 / y[q]
+                t = x[p0 + q] * inv
+                s += t * G[r, q]
+                h += t * inv * G[r, q] * G[r, q]
+            step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
+            if step != 0.0:
+                U[r, i] += step
+                for q in range(L):
+                    v = y[q] + step * G[r, q]
+                    y[q] = v if v > eps else eps
+        if measure:
+            acc = 0.0
+            for q in range(L):
+                acc += x[p0 + q] * np.log(y[q])
+            total += acc
+    return total
+
+
 def threads():
     """Threads the kernels use: numba's count (``NUMBA_NUM_THREADS``, or
     ``numba.set_num_threads``; all cores by default).  Not the BLAS count: nmfkit holds
@@ -119,12 +177,17 @@ def threads():
 _POOL = {}
 
 
-def over_rows(kernel, m, n_threads, *args):
+def over_rows(kernel, m, n_threads, *args, indptr=None):
     """Run ``kernel(*args, a, b)`` over rows 0:m in ``n_threads`` contiguous chunks, in
-    parallel (the kernels release the GIL); returns the sum of the results."""
+    parallel (the kernels release the GIL); returns the sum of the results.  With a CSR
+    ``indptr`` the chunks hold about equal numbers of entries, not of rows."""
     if n_threads <= 1 or m < 2 * n_threads:
         return kernel(*args, 0, m)
-    cuts = np.linspace(0, m, n_threads + 1).astype(int)
+    if indptr is None:
+        cuts = np.linspace(0, m, n_threads + 1).astype(int)
+    else:
+        cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_threads + 1)[1:-1])
+        cuts = np.concatenate([[0], np.clip(cuts, 0, m), [m]])
     pool = _POOL.get(n_threads)
     if pool is None:
         pool = _POOL[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="nmfkit")

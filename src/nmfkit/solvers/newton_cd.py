@@ -23,11 +23,17 @@ far above.
 The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
 layout's business, one of two:
 
-- stored entries (:class:`_StoredBlock`; sparse X, masked X, or dense X with many zeros):
-  WH is kept at the entries where X ≠ 0 only — the zeros of X enter g through Σ_j H_rj —
-  so a sweep costs O(nnz·k), never O(mnk), and no m x n array is formed (Hsieh &
-  Dhillon's key observation); steps are vectorised over the rows of a block of rows
-  small enough to stay in cache;
+- stored entries (sparse X, or dense X with many zeros): WH is needed at the entries
+  where X ≠ 0 only — the zeros of X enter g through Σ_j H_rj — so a sweep costs
+  O(nnz·k), never O(mnk), and no m x n array is formed (Hsieh & Dhillon's key
+  observation).  For KL a compiled kernel (:func:`._kernels.kl_csr_rows`) takes one CSR
+  row at a time, gathers the other factor's values at the row's columns once and forms
+  the row's WH afresh, rows split over threads by entries: 12.3 -> 5.0 ms per iteration
+  on the critics' texts' word counts (5,526 x 6,293, 62,000 entries, k = 20) against the
+  numpy blocks below, same iterates (`benchmarks/micro.py kl-sparse` with nmfkit at
+  168fd8c and at the commit that added the kernel).  Masked fits (KL or least squares on observed entries)
+  keep those numpy blocks (:class:`_StoredBlock`): WH carried at the entries from sweep
+  to sweep, steps vectorised over the rows of a cache-sized block;
 - dense rows (:func:`._kernels.kl_dense_rows`; dense, mostly non-zero X): a compiled
   kernel takes one row at a time, forms its n values of WH once and keeps them in L1
   cache through the row's k steps, each one pass over the row; rows are split over
@@ -46,18 +52,19 @@ import numpy as np
 
 from .. import _array
 from ..objectives import EPSILON, BetaData
-from ._kernels import kl_dense_rows, newton_steps, over_rows, threads
+from ._kernels import kl_csr_rows, kl_dense_rows, newton_steps, over_rows, threads
 from .result import SolverResult
 
 #: Entries per block: the k Newton steps of a block run on arrays that stay in cache
 #: (a sweep is otherwise ~9k passes over nnz-sized arrays, bound by memory).
 BLOCK_ENTRIES = 1 << 17
 
-#: Dense X with at least this fraction of non-zeros is swept in dense row blocks, by
-#: scratch precision: a dense pass visits the zeros too, but costs a fraction of a
-#: stored-entry pass (gathers).  Crossovers measured on Poisson counts of 500 and 2,000
-#: x 1,000, k = 10 (benchmarks/kl_speed.py's problem and its rows), one thread.
-DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.5}
+#: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
+#: by scratch precision; sparser X by the stored-entry kernel.  A dense pass visits the
+#: zeros too but reads memory in order; a stored-entry pass gathers.  Crossovers of the
+#: two compiled kernels on Poisson counts, k = 10, two threads (`benchmarks/micro.py
+#: kl-fill`): about 0.3 at 2,000 x 1,000 (float32 scratch), 0.4 at 600 x 500 (float64).
+DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
 
 #: Dense X of at least this many entries is swept in float32 scratch (X, WH and the
 #: other factor; the factors, the steps and the objective stay in the factors'
@@ -160,8 +167,14 @@ def solve(X, W, H, *, params, monitor):
     pen = params.penalty
     dtype = dense_scratch(X, beta, params.missing)
     dense = dtype is not None
+    # Where X and WH live: "dense" rows, "csr" rows of stored entries (both compiled
+    # kernels that form WH afresh per row), or "stored" numpy blocks carrying WH at the
+    # stored entries from sweep to sweep (masked fits: KL or least squares).
+    layout = "dense" if dense else ("csr" if beta == 1 and not params.missing else "stored")
+    kernel = layout != "stored"
     Wt = np.array(_array.to_numpy(W).T, order="C", copy=True)
     H = np.array(_array.to_numpy(H), order="C", copy=True)
+    y = None  # WH at the stored entries, carried between sweeps ("stored" layout only)
     if dense:
         data = BetaData(_array.to_numpy(X), beta)
         x_total = float(np.sum(data.X, dtype=np.float64))
@@ -169,7 +182,7 @@ def solve(X, W, H, *, params, monitor):
         data = BetaData(X, beta, missing=params.missing, stored=True)
         S = data.S
         x_total = float(S.values.sum())
-        y = np.maximum(data.model(Wt.T, H), EPSILON)
+        y = np.maximum(data.model(Wt.T, H), EPSILON) if layout == "stored" else None
     if beta == 1 and params.update_H and not pen.active:
         # The KL-optimal scale c of WH (argmin_c D(X|c·WH): c = ΣX / ΣWH): one multiplicative
         # step reaches it, coordinate steps from far above it first zero many variables.
@@ -178,7 +191,7 @@ def solve(X, W, H, *, params, monitor):
             c = x_total / total_y
             Wt *= np.sqrt(c)
             H *= np.sqrt(c)
-            if not dense:
+            if y is not None:
                 y *= c
     # The x-free parts of the derivatives: Σ_j H_rj over all j (KL: the zeros of X enter
     # here), or over observed entries only — Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
@@ -199,6 +212,17 @@ def solve(X, W, H, *, params, monitor):
             O = other.astype(dtype)
             return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, O * O, lin,
                              float(l1), float(l2), eps, steps, measure), False
+    elif layout == "csr":
+        blocks = S
+        blocks_T = S.transposed()[0] if params.update_H else None
+        n_threads = threads()
+
+        def sweep(Ss, U, other, lin, quad, l1, l2, *, measure, steps=True):
+            """Rows of the stored entries Ss ≈ Uᵀ·other in compiled kernels."""
+            OT = np.ascontiguousarray(other.T, dtype=np.float64)
+            return over_rows(kl_csr_rows, Ss.shape[0], n_threads, Ss.indptr, Ss.cols, Ss.values,
+                             U, OT, np.asarray(lin, dtype=np.float64), float(l1), float(l2),
+                             EPSILON, steps, measure, indptr=Ss.indptr), False
     else:
         y_T = np.empty_like(y) if params.update_H else None
         if params.update_H:
@@ -215,9 +239,9 @@ def solve(X, W, H, *, params, monitor):
         def sweep(blocks, U, other, lin, quad, l1, l2, *, measure):
             return 0.0, _sweep(blocks, U, other, beta=beta, linear=lin, quad=quad, l1=l1, l2=l2)
 
-    if dense:  # Σ x log(WH) row by row, as every later objective (no m x n WH)
-        loss = data.kl_from_xlogy(sweep(Z, Wt, H, H.sum(axis=1), None, 0.0, 0.0, measure=True,
-                                        steps=False)[0], Wt.T, H)
+    if kernel:  # Σ x log(WH) row by row, as every later objective (no m x n WH)
+        loss = data.kl_from_xlogy(sweep(blocks, Wt, H, H.sum(axis=1), None, 0.0, 0.0,
+                                        measure=True, steps=False)[0], Wt.T, H)
     else:
         loss = data.value(y, Wt.T, H)
     monitor.start(loss + pen.value(Wt.T, H))
@@ -233,31 +257,31 @@ def solve(X, W, H, *, params, monitor):
     # where the floor moves a value: it is formed afresh every 10 iterations and before
     # any sweep that follows a floor, so that both layouts take the same steps (a dense
     # block forms its WH at every start).
-    state = {"stale": not dense and bool(y.min() <= EPSILON)}
+    state = {"stale": layout == "stored" and bool(y.min() <= EPSILON)}
 
     def sweep_W(n_iter):
-        if not dense and (state["stale"] or n_iter % 10 == 0):
+        if layout == "stored" and (state["stale"] or n_iter % 10 == 0):
             state["stale"] = refresh()
-        lin, quad = linear_quad(None if dense else S, H)
+        lin, quad = linear_quad(None if kernel else S, H)
         xlogy, floor = sweep(blocks, Wt, H, lin, quad, pen.l1_W, pen.l2_W,
-                             measure=dense and not params.update_H)
+                             measure=kernel and not params.update_H)
         state["stale"] |= floor
         return xlogy
 
     def sweep_H():
-        if not dense:
+        if layout == "stored":
             if state["stale"]:
                 state["stale"] = refresh()
             np.take(y, perm, out=y_T)
-        lin, quad = linear_quad(None if dense else ST, Wt)
-        xlogy, floor = sweep(blocks_T, H, Wt, lin, quad, pen.l1_H, pen.l2_H, measure=dense)
+        lin, quad = linear_quad(None if kernel else ST, Wt)
+        xlogy, floor = sweep(blocks_T, H, Wt, lin, quad, pen.l1_H, pen.l2_H, measure=kernel)
         state["stale"] |= floor
-        if not dense:
+        if layout == "stored":
             y[perm] = y_T
         return xlogy
 
     def objective(xlogy):
-        value = data.kl_from_xlogy(xlogy, Wt.T, H) if dense else data.value(y, Wt.T, H)
+        value = data.kl_from_xlogy(xlogy, Wt.T, H) if kernel else data.value(y, Wt.T, H)
         return value + pen.value(Wt.T, H)
 
     n_iter, stopped = 0, False
