@@ -189,14 +189,12 @@ def test_newton_cd_reaches_a_kkt_point():
 
 
 def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25, **params):
-    """KL coordinate descent on one layout: dense row blocks or stored entries (small
-    blocks, so that block boundaries are crossed)."""
+    """KL coordinate descent on one layout: the dense-row kernel or the stored-entry one."""
     from nmfkit.solvers import newton_cd
 
     fill = 0.0 if dense else 2.0
     monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", {"float32": fill, "float64": fill})
     monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
-    monkeypatch.setattr(newton_cd, "BLOCK_ENTRIES", 300)
     scratch = newton_cd.dense_scratch(X, 1.0, False)
     assert scratch == (None if not dense else np.float32 if float32 else np.float64)
     model = NMF(W0.shape[1], beta_loss="kullback-leibler", solver="cd", init="custom", tol=0,
@@ -384,11 +382,14 @@ def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():
     dense = _kernels.kl_dense_rows(Z, U_dense, O, O * O, lin, 0.0, 0.0, eps, True, True, 0, 40)
     for n_threads in (1, 3):
         U = U0.copy()
-        stored = _kernels.over_rows(_kernels.kl_csr_rows, 40, n_threads, C.indptr, C.indices,
-                                    C.data, U, np.ascontiguousarray(O.T), lin, 0.0, 0.0, eps,
-                                    True, True, indptr=C.indptr)
+        stored = _kernels.over_rows(_kernels.stored_rows, 40, n_threads, C.indptr, C.indices,
+                                    C.data, U, np.ascontiguousarray(O.T), lin[None, :],
+                                    np.zeros((1, 1)), False, 0.0, 0.0, eps, True, True,
+                                    indptr=C.indptr)
         np.testing.assert_allclose(U, U_dense, rtol=1e-10, atol=1e-14)
-        assert stored == pytest.approx(dense, rel=1e-10)
+        assert stored[0] == pytest.approx(dense, rel=1e-10)
+        # Σ WH at the entries, after the steps
+        assert stored[1] == pytest.approx(float((U.T @ O)[Z != 0].sum()), rel=1e-10)
     assert np.all(U[:, 3] == 0) and np.all(U0[:, 3] > 0)
     # chunks by entries: row 0 holds 60 of the 80 entries, so it is a chunk of its own
     import threading
@@ -398,3 +399,29 @@ def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():
     _kernels.over_rows(lambda a, b: seen.append((a, b, threading.current_thread())) or 0,
                        21, 2, indptr=indptr)
     assert sorted((a, b) for a, b, _ in seen) == [(0, 1), (1, 21)]
+
+
+def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
+    """With least_squares, a step is the exact minimiser of the row's observed squared
+    error in that variable (weighted HALS), and the measurement is Σ (x − WH)²."""
+    from nmfkit.solvers import _kernels
+
+    rng = np.random.default_rng(3)
+    Z = rng.random((6, 9))
+    observed = rng.random((6, 9)) < 0.6
+    C = sp.csr_matrix(np.where(observed, Z, 0.0))
+    C.eliminate_zeros()
+    U0, O = rng.random((3, 6)), rng.random((3, 9))
+    quad = (observed.astype(float) @ (O * O).T)  # m x k: Σ over observed j of o_rj²
+    U = U0.copy()
+    measured = _kernels.stored_rows(C.indptr, C.indices, C.data, U, np.ascontiguousarray(O.T),
+                                    np.zeros((1, 1)), quad, True, 0.0, 0.0, 0.0, True, True,
+                                    0, 6)
+    # the same Gauss–Seidel sweep, written out
+    V = U0.copy()
+    for i in range(6):
+        for r in range(3):
+            resid = (Z[i] - V[:, i] @ O) * observed[i]
+            V[r, i] = max(0.0, V[r, i] + (resid @ O[r]) / quad[i, r])
+    np.testing.assert_allclose(U, V, rtol=1e-12)
+    assert measured[0] == pytest.approx(float((((Z - V.T @ O) * observed) ** 2).sum()), rel=1e-12)

@@ -204,12 +204,14 @@ class BetaData:
             self._x_sums = (float(_np.dot(positive, _np.log(positive))), float(xd.sum()))
         return self._x_sums
 
-    def kl_from_xlogy(self, xlogy, W, H) -> float:
-        """KL divergence (no mask) from ``xlogy`` = Σ x log(WH), summed by the caller —
-        e.g. block by block while a block of WH is at hand, so that WH is never formed
-        whole.  The other terms are the cached x-only sums and Σ WH = sum(W, 0)·sum(H, 1)."""
+    def kl_from_xlogy(self, xlogy, W, H, *, y_sum=None) -> float:
+        """KL divergence from ``xlogy`` = Σ x log(WH), summed by the caller — e.g. row by
+        row while a row of WH is at hand, so that WH is never formed whole.  The other
+        terms are the cached x-only sums and Σ WH: sum(W, 0)·sum(H, 1) over all entries,
+        or ``y_sum``, the caller's sum over the observed entries of a masked fit."""
         xlogx, xsum = self._kl_x_sums()
-        return xlogx - float(xlogy) - xsum + self._zero_sum(W, H)
+        total_y = self._zero_sum(W, H) if y_sum is None else float(y_sum)
+        return xlogx - float(xlogy) - xsum + total_y
 
     def _zero_sum(self, W, H, Y=None) -> float:
         """Σ over all entries of d_β(0|WH) = Σ (WH)^β / β (β > 0)."""

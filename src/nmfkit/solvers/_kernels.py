@@ -1,7 +1,8 @@
 """Compiled inner loops (numba) for the one solver whose hot loop vectorising did not fix.
 
-Two layouts of the same sweep: :func:`kl_dense_rows` (dense X) and :func:`kl_csr_rows`
-(the stored entries of a sparse or mostly-zero X).
+Two layouts of the same sweep: :func:`kl_dense_rows` (dense X) and :func:`stored_rows`
+(the stored entries of a sparse or mostly-zero X, or the observed entries of a masked X;
+KL or least squares).
 
 Newton-CD for KL on a dense X (``newton_cd.py``) needs, for every variable of a row and
 after every step, two sums over the row's n entries, Σ_j h_j x_j/y_j and
@@ -13,8 +14,7 @@ that divides once, and rows run on several threads (the kernels release the GIL)
 Same steps, same order (Gauss–Seidel over the components, rows independent): the
 iterates equal the vectorised ones up to rounding (tests/test_beta.py).
 
-The Newton step itself is written once, :func:`newton_step`; the stored-entry layout
-calls it through :func:`newton_steps`.
+The Newton step itself is written once, :func:`newton_step`, and both kernels call it.
 """
 from __future__ import annotations
 
@@ -50,15 +50,6 @@ def newton_step(u, grad, hess, l1, l2):
     else:
         target = u
     return max(target, 0.0) - u
-
-
-@njit(**_JIT)
-def newton_steps(u, grad, hess, l1, l2):
-    """:func:`newton_step` for each entry of the 1-d arrays u, grad, hess."""
-    out = np.empty(u.shape[0])
-    for i in range(u.shape[0]):
-        out[i] = newton_step(u[i], grad[i], hess[i], l1, l2)
-    return out
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
@@ -110,15 +101,23 @@ def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def kl_csr_rows(indptr, cols, x, U, OT, linear, l1, l2, eps, steps, measure, a, b):
-    """:func:`kl_dense_rows` for the stored entries of X only (CSR: ``indptr``, ``cols``,
-    ``x``); the zeros of X enter through ``linear`` alone.
+def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps, steps,
+                measure, a, b):
+    """:func:`kl_dense_rows` for the stored (or observed) entries of X only, given as CSR
+    (``indptr``, ``cols``, ``x``); returns [Σ x log WH, Σ WH] (KL) or [Σ (x − WH)², Σ WH]
+    (least squares) over the entries when ``measure``, else zeros.
 
     ``OT`` (n x k, float64) is the other factor transposed: a row gathers the k values
-    of each of its columns once into a k x nnz_i buffer, and its steps then run on
-    contiguous memory.  WH at the row's entries is formed afresh (floored at ``eps``),
-    so nothing is carried between sweeps.  A row without entries has no curvature: its
-    variables go to 0 (their gradient is positive), as :func:`newton_step` says.
+    at each of its columns once into a k x nnz_i buffer, and its steps then run on
+    contiguous memory.  WH at the row's entries is formed afresh (floored at ``eps`` for
+    KL, which divides by it), so nothing is carried between sweeps.
+
+    KL: g = linear − Σ_q o_q x_q/y_q, h = Σ_q o_q² x_q/y_q², where ``linear`` holds
+    Σ_j o_rj over all j (1 x k: the zeros of X enter there) or over the row's observed
+    j (m x k, a mask).  Least squares on observed entries: g = −Σ_q o_q (x_q − y_q),
+    h = ``quad[i, r]`` = Σ_{j observed} o_rj², the exact step (weighted HALS).  A row
+    without entries has no curvature: its variables go to 0 when their gradient is
+    positive, as :func:`newton_step` says.
     """
     k = U.shape[0]
     longest = 0
@@ -126,10 +125,12 @@ def kl_csr_rows(indptr, cols, x, U, OT, linear, l1, l2, eps, steps, measure, a, 
         longest = max(longest, indptr[i + 1] - indptr[i])
     G = np.empty((k, longest))
     y = np.empty(longest)
-    total = 0.0
+    sums = np.zeros(2)
+    shared = linear.shape[0] == 1
     for i in range(a, b):
         p0 = indptr[i]
         L = indptr[i + 1] - p0
+        li = 0 if shared else i
         for q in range(L):
             c = cols[p0 + q]
             for r in range(k):
@@ -139,29 +140,42 @@ def kl_csr_rows(indptr, cols, x, U, OT, linear, l1, l2, eps, steps, measure, a, 
             u = U[r, i]
             for q in range(L):
                 y[q] += u * G[r, q]
-        for q in range(L):
-            if y[q] < eps:
-                y[q] = eps
+        if not least_squares:
+            for q in range(L):
+                if y[q] < eps:
+                    y[q] = eps
         for r in range(k if steps else 0):
             s = 0.0
             h = 0.0
-            for q in range(L):
-                inv = 1.0 / y[q]
-                t = x[p0 + q] * inv
-                s += t * G[r, q]
-                h += t * inv * G[r, q] * G[r, q]
-            step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
+            if least_squares:
+                for q in range(L):
+                    s += (x[p0 + q] - y[q]) * G[r, q]
+                step = newton_step(U[r, i], -s, quad[i, r], l1, l2)
+            else:
+                for q in range(L):
+                    inv = 1.0 / y[q]
+                    t = x[p0 + q] * inv
+                    s += t * G[r, q]
+                    h += t * inv * G[r, q] * G[r, q]
+                step = newton_step(U[r, i], linear[li, r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
                 for q in range(L):
                     v = y[q] + step * G[r, q]
-                    y[q] = v if v > eps else eps
+                    y[q] = v if (least_squares or v > eps) else eps
         if measure:
             acc = 0.0
+            tot = 0.0
             for q in range(L):
-                acc += x[p0 + q] * np.log(y[q])
-            total += acc
-    return total
+                if least_squares:
+                    d = x[p0 + q] - y[q]
+                    acc += d * d
+                else:
+                    acc += x[p0 + q] * np.log(y[q])
+                tot += y[q]
+            sums[0] += acc
+            sums[1] += tot
+    return sums
 
 
 def threads():
