@@ -425,3 +425,32 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
             V[r, i] = max(0.0, V[r, i] + (resid @ O[r]) / quad[i, r])
     np.testing.assert_allclose(U, V, rtol=1e-12)
     assert measured[0] == pytest.approx(float((((Z - V.T @ O) * observed) ** 2).sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", ["dense", "sparse", "masked-kl", "masked-ls", "float32-scratch"])
+def test_newton_cd_reconstruction_error_is_the_divergence_of_the_factors(case, monkeypatch):
+    """Newton-CD's reconstruction_err_ comes from the objective its last sweep measured;
+    it is √(2·D(X | WH)) of the returned factors, penalties excluded."""
+    from nmfkit.objectives import beta_divergence
+    from nmfkit.solvers import newton_cd
+
+    rng = np.random.default_rng(4)
+    X = rng.poisson(3 * rng.random((60, 4)) @ rng.random((4, 45))).astype(float)
+    kw = {"beta_loss": "kullback-leibler", "alpha_W": 0.01}
+    masked = case.startswith("masked")
+    if case == "sparse":
+        X = sp.csr_matrix(X)
+    elif masked:
+        X[rng.random(X.shape) < 0.3] = np.nan
+        kw["missing"] = "mask"
+        if case == "masked-ls":
+            kw["beta_loss"] = "frobenius"
+    elif case == "float32-scratch":
+        monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0)
+    model, W = fit(X, n_components=4, solver="cd", init="random", random_state=0,
+                   max_iter=30, **kw)
+    assert model.solver_ == "newton-cd"
+    beta = 2.0 if kw["beta_loss"] == "frobenius" else 1.0
+    exact = np.sqrt(2 * beta_divergence(X, W, model.components_, beta, missing=masked))
+    rel = 1e-5 if case == "float32-scratch" else 1e-9
+    assert model.reconstruction_err_ == pytest.approx(exact, rel=rel)
