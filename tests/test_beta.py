@@ -454,3 +454,14 @@ def test_newton_cd_reconstruction_error_is_the_divergence_of_the_factors(case, m
     exact = np.sqrt(2 * beta_divergence(X, W, model.components_, beta, missing=masked))
     rel = 1e-5 if case == "float32-scratch" else 1e-9
     assert model.reconstruction_err_ == pytest.approx(exact, rel=rel)
+
+
+def test_xlogx_kernel_sums_x_log_x_with_zeros():
+    from nmfkit.solvers import _kernels
+
+    Z = np.random.default_rng(2).poisson(1.5, (37, 23)).astype(np.float32)
+    x = Z.astype(np.float64)  # the kernel takes its logs in float64
+    expected = float(np.sum(x * np.log(np.where(x > 0, x, 1.0))))
+    assert (Z == 0).any()
+    got = _kernels.over_rows(_kernels.xlogx_rows, 37, 3, Z)
+    assert got == pytest.approx(expected, rel=1e-12)

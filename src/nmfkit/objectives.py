@@ -193,6 +193,10 @@ class BetaData:
             _np.sum(y, dtype=_np.float64))
         return xlogx - xlogy - xsum + total_y
 
+    def cache_x_sums(self, xlogx, xsum):
+        """Take (Σ x log x, Σ x) from a caller that summed them faster (in parallel)."""
+        self._x_sums = (float(xlogx), float(xsum))
+
     def _kl_x_sums(self):
         """(Σ x log x, Σ x) over the entries, computed once per fit."""
         import numpy as _np

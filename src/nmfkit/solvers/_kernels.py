@@ -178,6 +178,20 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     return sums
 
 
+@njit(fastmath=_FASTMATH, **_JIT)
+def xlogx_rows(Z, a, b):
+    """Σ z log z over rows a:b of Z (0 log 0 = 0), logs and sums in float64: KL's
+    x-only term, on all cores (one log per entry is the whole cost)."""
+    total = 0.0
+    for i in range(a, b):
+        acc = 0.0
+        for j in range(Z.shape[1]):
+            z = np.float64(Z[i, j])
+            acc += z * np.log(z if z > 0.0 else 1.0)
+        total += acc
+    return total
+
+
 def threads():
     """Threads the kernels use: numba's count (``NUMBA_NUM_THREADS``, or
     ``numba.set_num_threads``; all cores by default).  Not the BLAS count: nmfkit holds

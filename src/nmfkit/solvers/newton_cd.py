@@ -52,7 +52,7 @@ import numpy as np
 
 from .. import _array
 from ..objectives import EPSILON, BetaData
-from ._kernels import kl_dense_rows, over_rows, stored_rows, threads
+from ._kernels import kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
 from .result import SolverResult
 
 #: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
@@ -126,6 +126,8 @@ def solve(X, W, H, *, params, monitor):
 
     if dense:
         Z = np.ascontiguousarray(data.X, dtype=dtype)
+        # Σ x log x (of the scratch X the sweeps measure against) on all cores
+        data.cache_x_sums(over_rows(xlogx_rows, Z.shape[0], n_threads, Z), x_total)
         rows, rows_T = Z, (np.ascontiguousarray(Z.T) if params.update_H else None)
         eps = dtype.type(EPSILON)
 
