@@ -161,6 +161,10 @@ def test_kl_on_sparse_equals_kl_on_dense(solver):
 def test_sparse_kl_never_forms_an_m_by_n_array(solver):
     m = n = 20_000
     X = sparse_counts(m, n, nnz=8000, seed=0)
+    # Compile the kernels first: numba's compiler allocates tens of MiB of Python objects
+    # the first time (a fresh clone has no cache), which is not the fit's memory.
+    fit(sparse_counts(50, 40, nnz=200, seed=1), n_components=3, beta_loss="kullback-leibler",
+        solver=solver, init="random", random_state=0, max_iter=2, tol=0)
     tracemalloc.start()
     try:
         model, W = fit(X, n_components=3, beta_loss="kullback-leibler", solver=solver,

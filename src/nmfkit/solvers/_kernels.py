@@ -52,6 +52,56 @@ def newton_step(u, grad, hess, l1, l2):
     return max(target, 0.0) - u
 
 
+# The row-level pieces both layouts share (numba inlines these small functions).
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _row_model(y, U, i, O, eps, floor):
+    """y ← Σ_r U[r, i]·O[r, :] (a row of WH, in y's dtype), floored at ``eps`` when
+    ``floor`` (KL divides by it)."""
+    y[:] = 0
+    for r in range(U.shape[0]):
+        u = y.dtype.type(U[r, i])
+        for j in range(y.shape[0]):
+            y[j] += u * O[r, j]
+    if floor:
+        for j in range(y.shape[0]):
+            if y[j] < eps:
+                y[j] = eps
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _kl_sums(x, y, o, o2):
+    """(Σ_j o_j x_j/y_j, Σ_j o2_j x_j/y_j²) over a row: the data part of a KL variable's
+    gradient and curvature; one division per entry, sums in float64."""
+    one = y.dtype.type(1.0)
+    s = 0.0
+    h = 0.0
+    for j in range(y.shape[0]):
+        inv = one / y[j]
+        q = x[j] * inv
+        s += q * o[j]
+        h += q * inv * o2[j]
+    return s, h
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _add_step(y, step, o, eps, floor):
+    """y ← y + step·o after a variable moved, floored at ``eps`` when ``floor``."""
+    st = y.dtype.type(step)
+    for j in range(y.shape[0]):
+        v = y[j] + st * o[j]
+        y[j] = v if (not floor or v > eps) else eps
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _xlogy(x, y):
+    """Σ_j x_j log y_j in float64 (y ≥ eps: a zero of x adds 0·log y = 0)."""
+    acc = 0.0
+    for j in range(y.shape[0]):
+        acc += x[j] * np.log(y[j])
+    return acc
+
+
 @njit(fastmath=_FASTMATH, **_JIT)
 def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
     """One Gauss–Seidel Newton sweep of rows a:b of Z ≈ Uᵀ·O for KL; returns Σ z log(WH).
@@ -63,40 +113,18 @@ def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
     Σ_j z_ij log y_ij over the rows after their steps (float64), else 0.  Without
     ``steps``, nothing moves: the call only measures.
     """
-    n = Z.shape[1]
-    k = U.shape[0]
-    one = Z.dtype.type(1.0)
-    y = np.empty(n, Z.dtype)
+    y = np.empty(Z.shape[1], Z.dtype)
     total = 0.0
     for i in range(a, b):
-        y[:] = 0
-        for r in range(k):
-            u = Z.dtype.type(U[r, i])
-            for j in range(n):
-                y[j] += u * O[r, j]
-        for j in range(n):
-            if y[j] < eps:
-                y[j] = eps
-        for r in range(k if steps else 0):
-            s = 0.0
-            h = 0.0
-            for j in range(n):
-                inv = one / y[j]
-                q = Z[i, j] * inv
-                s += q * O[r, j]
-                h += q * inv * O2[r, j]
+        _row_model(y, U, i, O, eps, True)
+        for r in range(U.shape[0] if steps else 0):
+            s, h = _kl_sums(Z[i], y, O[r], O2[r])
             step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
-                st = Z.dtype.type(step)
-                for j in range(n):
-                    v = y[j] + st * O[r, j]
-                    y[j] = v if v > eps else eps
+                _add_step(y, step, O[r], eps, True)
         if measure:
-            acc = 0.0
-            for j in range(n):  # y ≥ eps: a zero of X adds 0·log(y) = 0
-                acc += Z[i, j] * np.log(y[j])
-            total += acc
+            total += _xlogy(Z[i], y)
     return total
 
 
@@ -124,57 +152,39 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     for i in range(a, b):
         longest = max(longest, indptr[i + 1] - indptr[i])
     G = np.empty((k, longest))
-    y = np.empty(longest)
+    G2 = np.empty((k, longest))
+    buffer = np.empty(longest)
     sums = np.zeros(2)
     shared = linear.shape[0] == 1
     for i in range(a, b):
         p0 = indptr[i]
         L = indptr[i + 1] - p0
-        li = 0 if shared else i
+        xi, y = x[p0:p0 + L], buffer[:L]
         for q in range(L):
             c = cols[p0 + q]
             for r in range(k):
                 G[r, q] = OT[c, r]
-        y[:L] = 0.0
-        for r in range(k):
-            u = U[r, i]
-            for q in range(L):
-                y[q] += u * G[r, q]
-        if not least_squares:
-            for q in range(L):
-                if y[q] < eps:
-                    y[q] = eps
+                G2[r, q] = OT[c, r] * OT[c, r]
+        _row_model(y, U, i, G, eps, not least_squares)
         for r in range(k if steps else 0):
-            s = 0.0
-            h = 0.0
             if least_squares:
+                s = 0.0
                 for q in range(L):
-                    s += (x[p0 + q] - y[q]) * G[r, q]
+                    s += (xi[q] - y[q]) * G[r, q]
                 step = newton_step(U[r, i], -s, quad[i, r], l1, l2)
             else:
-                for q in range(L):
-                    inv = 1.0 / y[q]
-                    t = x[p0 + q] * inv
-                    s += t * G[r, q]
-                    h += t * inv * G[r, q] * G[r, q]
-                step = newton_step(U[r, i], linear[li, r] - s, h, l1, l2)
+                s, h = _kl_sums(xi, y, G[r], G2[r])
+                step = newton_step(U[r, i], linear[0 if shared else i, r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
-                for q in range(L):
-                    v = y[q] + step * G[r, q]
-                    y[q] = v if (least_squares or v > eps) else eps
+                _add_step(y, step, G[r], eps, not least_squares)
         if measure:
-            acc = 0.0
-            tot = 0.0
-            for q in range(L):
-                if least_squares:
-                    d = x[p0 + q] - y[q]
-                    acc += d * d
-                else:
-                    acc += x[p0 + q] * np.log(y[q])
-                tot += y[q]
-            sums[0] += acc
-            sums[1] += tot
+            if least_squares:
+                for q in range(L):
+                    sums[0] += (xi[q] - y[q]) ** 2
+            else:
+                sums[0] += _xlogy(xi, y)
+            sums[1] += y.sum()
     return sums
 
 
