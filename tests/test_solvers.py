@@ -323,3 +323,18 @@ def test_dense_residual_is_exact_for_float32(order):
     assert _array.dense_residual_squared_norm(X, W, H) == pytest.approx(exact, rel=1e-4)
     assert _array.squared_norm(X) == pytest.approx(float(np.sum(X.astype(np.float64) ** 2)),
                                                    rel=1e-12)
+
+
+@pytest.mark.parametrize("orthogonal", [None, "H"])
+def test_a_fit_computes_the_squared_norm_of_X_once(monkeypatch, orthogonal):
+    """The estimator's ‖X‖² (for the exact-fit floor and the stopping scale) reaches the
+    solver, which does not compute it again (a pass over X: 20 ms on benchmark (d))."""
+    from nmfkit import _array
+
+    X, _, _ = planted(80, 60, 3, noise=0.1, seed=1)
+    real, calls = _array.squared_norm, []
+    monkeypatch.setattr(_array, "squared_norm", lambda A: calls.append(A.shape) or real(A))
+    model = nmfkit.NMF(3, init="random", random_state=0, max_iter=5, tol=0,
+                       orthogonal=orthogonal).fit(X)
+    assert calls == [X.shape]
+    assert model.loss_curve_["loss"][0] > 0

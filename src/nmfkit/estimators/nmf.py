@@ -201,11 +201,12 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
         solver_name = self._solver_name(beta)
         solve = get_solver(solver_name)
-        params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
-                              shuffle=self.shuffle, random_state=self.random_state,
-                              missing=masked, orthogonal=self.orthogonal)
         X_init = _masked_zero_filled(X) if masked else X
         normX2 = _array.squared_norm(X_init)
+        params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
+                              shuffle=self.shuffle, random_state=self.random_state,
+                              missing=masked, orthogonal=self.orthogonal,
+                              squared_norm_X=None if masked else normX2)
         floor = 10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2
 
         seeds = self._restart_seeds()

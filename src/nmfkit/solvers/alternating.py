@@ -148,7 +148,8 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     untouched; ``state`` is a dict the rule may use to carry information between
     its calls on the same factor (warm starts, step sizes).
     """
-    normX2 = _array.squared_norm(X)
+    normX2 = (_array.squared_norm(X) if params.squared_norm_X is None
+              else float(params.squared_norm_X))
     pen = params.penalty
     # Nothing below writes into Wt or H (update rules return new arrays), so the
     # caller's arrays are used as they are; Wt is made row-major once.

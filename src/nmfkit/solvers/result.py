@@ -36,6 +36,9 @@ class SolverParams:
         are unobserved (``missing='mask'``).
     orthogonal : {None, 'W', 'H'}
         Constrain WᵀW = I or HHᵀ = I (solvers that support it).
+    squared_norm_X : float or None
+        ‖X‖²_F, when the caller has computed it already (the Frobenius objective's
+        trace identity needs it); None: the solver computes it.
     """
 
     max_iter: int = 200
@@ -48,6 +51,7 @@ class SolverParams:
     random_state: Any = None
     missing: bool = False
     orthogonal: str | None = None
+    squared_norm_X: float | None = None
 
 
 @dataclass
