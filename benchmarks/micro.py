@@ -11,6 +11,7 @@
     benchmarks/.venv/bin/python benchmarks/micro.py kl-fill      # KL: dense-row vs stored-entry kernel by fill
     benchmarks/.venv/bin/python benchmarks/micro.py kl-sparse    # KL on sparse word counts
     benchmarks/.venv/bin/python benchmarks/micro.py masked       # missing='mask': LS and KL
+    benchmarks/.venv/bin/python benchmarks/micro.py setup        # (d): one-off passes over X
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -348,10 +349,32 @@ def masked():
               f"{fit(51).loss_curve_['loss'].iloc[-1]:.6g})")
 
 
+def setup():
+    """One-off passes over X a Frobenius fit makes, on benchmark (d)'s 20,000 x 2,000
+    float32 X (median ms): validation (two reductions against the masks it replaced),
+    ‖X‖² (one float64 cast per block against two), the final ‖X − WH‖² (in place)."""
+    import problems as P
+
+    from nmfkit import _array, _validation
+
+    X, W0, H0, _ = P.load(P.ensure_cached(P.get("d")))
+
+    def masks(A):  # the check before: three masks and their reductions
+        return np.isnan(A).any() or np.isinf(A).any() or (A < 0).any()
+
+    rows = [("validation, min/max", lambda _: _validation.check_values(X)),
+            ("validation, masks (before)", lambda _: masks(X)),
+            ("||X||^2, one cast (now)", lambda _: _array.squared_norm(X)),
+            ("||X||^2, two casts (before)", lambda _: _array._rowwise_dot64(X, X)),
+            ("||X - WH||^2, in place", lambda _: _array.dense_residual_squared_norm(X, W0, H0))]
+    for name, fn in rows:
+        print(f"{name:30s} {_median_ms(fn, lambda: None):7.1f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked"])
+                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -369,7 +392,8 @@ def main():
         return
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
      "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
-     "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked}[args.what]()
+     "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked,
+     "setup": setup}[args.what]()
 
 
 if __name__ == "__main__":

@@ -328,7 +328,8 @@ def test_dense_residual_is_exact_for_float32(order):
 @pytest.mark.parametrize("orthogonal", [None, "H"])
 def test_a_fit_computes_the_squared_norm_of_X_once(monkeypatch, orthogonal):
     """The estimator's ‖X‖² (for the exact-fit floor and the stopping scale) reaches the
-    solver, which does not compute it again (a pass over X: 20 ms on benchmark (d))."""
+    solver, which does not compute it again (a pass over X: 19 ms on benchmark (d),
+    `benchmarks/micro.py setup`)."""
     from nmfkit import _array
 
     X, _, _ = planted(80, 60, 3, noise=0.1, seed=1)

@@ -351,8 +351,9 @@ def _sumsq64(A) -> float:
     """``Σ A²`` of a 2-D NumPy array, products and sums in float64; lower precisions are
     cast a cache-sized row block at a time (one cast, where ``_rowwise_dot64(A, A)``
     casts each block twice)."""
-    # einsum, not np.dot: BLAS's ddot on cache-sized blocks ran 1.8x slower (thread
-    # wake-ups per call); 20 ms against 24 ms for _rowwise_dot64 on (d)'s 20,000 x 2,000.
+    # einsum, not np.dot: BLAS's ddot on cache-sized blocks was slower (a thread wake-up
+    # per call).  19 ms against 24 ms for _rowwise_dot64 on (d)'s 20,000 x 2,000 float32
+    # (`benchmarks/micro.py setup`).
     if A.dtype == np.float64:
         return float(np.einsum("ij,ij->", A, A))
     rows = max(1, DOT_CHUNK // max(1, A.shape[1]))

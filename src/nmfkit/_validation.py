@@ -61,7 +61,8 @@ def check_values(X, *, what="X", allow_nan=False):
 
     if not allow_nan and values.size:
         # Fast path, two reductions and no mask: min ≥ 0 fails on NaN and −inf, and a
-        # finite max rules out +inf (on (d)'s 20,000 x 2,000 float32, 7 ms against 21 ms).
+        # finite max rules out +inf (on (d)'s 20,000 x 2,000 float32, 7 ms against 21 ms,
+        # `benchmarks/micro.py setup`).
         if values.min() >= 0 and np.isfinite(values.max()):
             return
     bad_nan = np.isnan(values)
