@@ -264,7 +264,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         elif solver_name == "newton-cd":
             # Its objective is measured exactly, entry by entry, in the last sweep's final
             # pass over the returned factors (float32 scratch: to ~1e-7); a new pass over X
-            # would cost 6 % of benchmark (c)'s fit.
+            # (a WH block and a log per entry) would only repeat it.
             divergence = loss_fit - penalty.value(W_fit, H_fit)
             self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, divergence)))
         else:  # scikit-learn's definition for every β: √(2·D_β(X | WH)), observed entries
