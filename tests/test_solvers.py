@@ -215,6 +215,127 @@ def test_sparse_fit_peak_memory_is_a_few_factors():
     assert peak <= 7 * m * k * 8
 
 
+@pytest.fixture
+def lean_fits(monkeypatch):
+    """Every sparse fit below runs the lean driver (small thresholds, two cores)."""
+    from nmfkit import _array
+    from nmfkit.solvers import alternating
+
+    monkeypatch.setattr(_array, "_cores", lambda: 2)
+    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 1)
+    monkeypatch.setattr(alternating, "LEAN_MIN_BYTES", 1)
+    monkeypatch.setattr(alternating, "LEAN_BLOCK_BYTES", 6 * 8 * 64)  # 64 rows a block
+    used = []
+    real = alternating._run_lean
+    monkeypatch.setattr(alternating, "_run_lean", lambda *a, **k: used.append(1) or real(*a, **k))
+    return used
+
+
+def _sparse_planted(m=900, n=150, k=6, seed=4):
+    X, _, _ = planted(m, n, k, noise=0.05, seed=seed)
+    X[X < np.quantile(X, 0.7)] = 0
+    return sp.csr_matrix(X)
+
+
+@pytest.mark.parametrize("solver", ["hals", "anls", "mu", "pgd", "als"])
+def test_lean_driver_matches_the_regular_one(solver, lean_fits, monkeypatch):
+    """Large sparse X, tall W: W updated in place block by block reaches the same
+    objective as the regular driver, reports the exact objective and never rises."""
+    from nmfkit.solvers import alternating
+
+    X = _sparse_planted()
+    kw = dict(n_components=6, init="nndsvda", max_iter=60, tol=0, solver=solver)
+    lean_model, W = fit(X, **kw)
+    assert lean_fits, "the lean driver did not run"
+    assert lean_model.reconstruction_err_ == pytest.approx(
+        np.sqrt(2 * frobenius(X, W, lean_model.components_)), rel=1e-9)
+    curve = lean_model.loss_curve_["loss"].to_numpy()
+    if solver in MONOTONE_SOLVERS:
+        assert np.all(np.diff(curve) <= 1e-10 * curve[0])
+    monkeypatch.setattr(alternating, "LEAN_MIN_BYTES", 1 << 60)
+    regular, W_regular = fit(X, **kw)
+    assert len(lean_fits) == 1
+    assert (frobenius(X, W, lean_model.components_)
+            <= 1.001 * frobenius(X, W_regular, regular.components_))
+
+
+def test_lean_driver_never_writes_into_kept_factors(lean_fits):
+    """W is updated in place, but never an array the caller kept from the callback."""
+    X = _sparse_planted()
+    seen, ids = [], set()
+
+    def keep(iteration, W, H, loss):
+        seen.append((W, H, W.copy(), H.copy()))
+
+    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0, callback=keep).fit(X)
+    assert lean_fits and len(seen) == 25
+    for W, H, W_then, H_then in seen:
+        np.testing.assert_array_equal(W, W_then)
+        np.testing.assert_array_equal(H, H_then)
+    # Without a keeping callback two buffers take turns.
+    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0,
+               callback=lambda it, W, H, loss: ids.add(id(W))).fit(X)
+    assert len(ids) == 2
+
+
+def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, monkeypatch):
+    """Ctrl-C while the W blocks are being updated: the fit keeps the last reported
+    pair, untouched, whose objective is the one recorded."""
+    from nmfkit.solvers import hals
+
+    X = _sparse_planted()
+    calls = []
+    real = hals.update
+
+    def interrupted(U, A, B, l1, l2, state):
+        calls.append(1)
+        if len(calls) == 40:  # in the middle of an iteration's W blocks
+            raise KeyboardInterrupt
+        return real(U, A, B, l1, l2, state)
+
+    monkeypatch.setattr(hals, "update", interrupted)
+    model = nmfkit.NMF(6, init="random", random_state=0, max_iter=100, tol=0, solver="hals")
+    with pytest.warns(UserWarning, match="interrupted"):
+        W = model.fit_transform(X)
+    assert model.stop_reason_ == "interrupted" and model.n_iter_ >= 1
+    assert 0.5 * model.reconstruction_err_ ** 2 == pytest.approx(
+        frobenius(X, W, model.components_), rel=1e-9)
+    assert frobenius(X, W, model.components_) == pytest.approx(
+        model.loss_curve_["loss"].to_numpy()[-1], rel=1e-9)
+
+
+def test_lean_sparse_fit_holds_two_copies_of_W(lean_fits, monkeypatch):
+    """The lean driver's peak is the iterate, the one before it and cache-sized blocks:
+    no k x m array (H Xᵀ) and no extrapolation buffers for W (the regular driver held
+    four copies of W on the benchmark's problem (e))."""
+    import tracemalloc
+
+    from nmfkit.solvers import alternating
+
+    monkeypatch.setattr(alternating, "LEAN_BLOCK_BYTES", 64 << 10)
+    m, n, k = 60_000, 800, 10
+    X = sp.random(m, n, density=0.01, format="csr", random_state=0, dtype=np.float64)
+    W0, H0 = initialize(X, k, "random", random_state=0)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        nmfkit.NMF(k, init="custom", max_iter=6, tol=0).fit(X, W=W0, H=H0)
+        peak = tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+    assert lean_fits
+    assert peak <= 3 * m * k * 8, peak / (m * k * 8)  # 2.5 here; the regular driver: 4.5
+
+
+def test_map_threads_runs_nested_calls_inline():
+    """Work already split over the pool's threads is not split again (no deadlock)."""
+    from nmfkit import _array
+
+    inner = lambda i: _array.map_threads(lambda j: 10 * i + j, list(range(3)))  # noqa: E731
+    assert _array.map_threads(inner, list(range(4))) == [[10 * i + j for j in range(3)]
+                                                         for i in range(4)]
+
+
 def test_float32_dots_accumulate_in_float64():
     """⟨A, B⟩ of float32 arrays with long rows is accumulated in float64 (a float32
     accumulation along rows, with float32 Gram matrices, left 0.08 % of error in a

@@ -103,9 +103,35 @@ class RowSplit:
         return out
 
     def transposed_times(self, W):
-        """Xᵀ @ W for a dense W (m x k) -> n x k."""
-        parts = _pool().map(lambda item: item[3] @ W[item[0]:item[1]], self.blocks)
-        return sum(parts)
+        """Xᵀ @ W for a dense W (m x k) -> n x k: each core sums its blocks' products
+        into its own n x k array (one per core, not one per block, are ever held)."""
+        def one(part):
+            total = None
+            for a, b, _, blockT in part:
+                product = blockT @ W[a:b]
+                if total is None:
+                    total = product
+                else:
+                    total += product
+            return total
+
+        cores = min(_cores(), len(self.blocks))
+        parts = list(_pool().map(one, [self.blocks[i::cores] for i in range(cores)]))
+        total = parts[0]
+        for part in parts[1:]:
+            total += part
+        return total
+
+    def row_blocks(self, max_rows):
+        """``[(a, b, X[a:b]) ...]``: consecutive row blocks of at most ``max_rows`` rows
+        (views of X's buffers, like :attr:`blocks`), for work done block by block."""
+        X, out = self.csr, []
+        for a in range(0, self.shape[0], max(1, max_rows)):
+            b = min(a + max(1, max_rows), self.shape[0])
+            s, e = X.indptr[a], X.indptr[b]
+            out.append((a, b, _view(sp.csr_matrix, X.data[s:e], X.indices[s:e],
+                                    X.indptr[a:b + 1] - s, (b - a, self.shape[1]))))
+        return out
 
 
 def _view(cls, data, indices, indptr, shape):
@@ -287,11 +313,32 @@ def map_column_blocks(fn, U):
     width = max(1, SWEEP_BLOCK_BYTES // max(1, k * U.itemsize))
     if r < 2 * width:
         return [fn(slice(0, r))]
-    slices = [slice(a, min(a + width, r)) for a in range(0, r, width)]
-    if _cores() == 1:
-        return [fn(s) for s in slices]
+    return map_threads(fn, [slice(a, min(a + width, r)) for a in range(0, r, width)])
+
+
+def map_threads(fn, items):
+    """``[fn(item) ...]`` on all cores (the shared pool), with BLAS held at one thread.
+
+    Called from one of the pool's own threads (work already split), it runs in that
+    thread.  If the caller is interrupted (Ctrl-C), items not yet started are cancelled
+    and those running are waited for before the exception goes on, so nothing writes
+    into the caller's arrays afterwards.
+    """
+    import threading
+
+    if _cores() == 1 or len(items) < 2 or threading.current_thread().name.startswith("nmfkit"):
+        return [fn(item) for item in items]
     with _blas_controller().limit(limits=1, user_api="blas"):
-        return list(_pool().map(fn, slices))
+        futures = [_pool().submit(fn, item) for item in items]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            from concurrent.futures import wait
+
+            wait(futures)
+            raise
 
 
 _CONTROLLER = None
