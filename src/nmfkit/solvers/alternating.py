@@ -293,6 +293,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     pen = params.penalty
     k = H.shape[0]
     W = np.array(W, order="C", copy=True)
+    spare = np.empty_like(W)  # both buffers first, before any block-sized temporary
     rows = max(1, LEAN_BLOCK_BYTES // (k * W.itemsize))
     blocks = X.row_blocks(rows)
     state_H = dict(shared)
@@ -305,7 +306,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     loss = _loss(normX2, B_H, H, WtW, HHt, pen, H, Wt=W.T)
     monitor.start(loss)
     beta, beta_max, beta_good = BETA0, 1.0, BETA0
-    H_prev = spare = None
+    H_prev = None
     n_iter, stopped = 0, False
 
     def update_W(H, HHt, out):
@@ -338,7 +339,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
             H_hat = _extrapolate(H_new, H_prev, beta)
 
         # The iterate before last is overwritten, unless the caller kept it (a callback).
-        if spare is None or sys.getrefcount(spare) > 2:
+        if sys.getrefcount(spare) > 2:
             spare = np.empty_like(W)
         HHt = _array.gram64(H_hat)
         loss_new, WtW_new = update_W(H_hat, HHt, spare)
