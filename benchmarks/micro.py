@@ -371,10 +371,36 @@ def setup():
         print(f"{name:30s} {_median_ms(fn, lambda: None):7.1f} ms")
 
 
+def w_candidates(iterations=30):
+    """Problem (e) with the regular driver (the lean one forced off), 30 iterations from
+    the benchmark's start: how often the extrapolated W was accepted."""
+    import nmfkit
+    import problems as P
+    from nmfkit.solvers import alternating
+
+    X, W0, H0, _ = P.load(P.ensure_cached(P.get("e")))
+    alternating.LEAN_MIN_BYTES = 1 << 62
+    real, candidates, reported = alternating._extrapolated_loss, [], []
+
+    def recording(*args, **kwargs):
+        loss, gram = real(*args, **kwargs)
+        candidates.append((len(reported), loss))
+        return loss, gram
+
+    alternating._extrapolated_loss = recording
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nmfkit.NMF(P.get("e").k, init="custom", tol=0, max_iter=iterations,
+                   callback=lambda it, W, H, loss: reported.append(loss)).fit(X, W=W0, H=H0)
+    accepted = sum(1 for i, loss in candidates if reported[i] == loss)
+    print(f"(e), regular driver, {iterations} iterations: W candidate evaluated "
+          f"{len(candidates)} times, accepted {accepted}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup"])
+                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -393,7 +419,7 @@ def main():
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
      "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
      "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked,
-     "setup": setup}[args.what]()
+     "setup": setup, "w-candidates": w_candidates}[args.what]()
 
 
 if __name__ == "__main__":
