@@ -12,6 +12,7 @@
     benchmarks/.venv/bin/python benchmarks/micro.py kl-sparse    # KL on sparse word counts
     benchmarks/.venv/bin/python benchmarks/micro.py masked       # missing='mask': LS and KL
     benchmarks/.venv/bin/python benchmarks/micro.py setup        # (d): one-off passes over X
+    benchmarks/.venv/bin/python benchmarks/micro.py clip         # max(A, 0): scalar vs zero array
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -70,6 +71,24 @@ def sweep():
                            + alternating.ROW_SECONDS)
         print(f"k={k} r={r} {np.dtype(dtype).name}: whole {whole:.2f} ms, "
               f"blocks of {saved >> 20} MB {blocked:.2f} ms, cost model {model:.2f} ms")
+
+
+def clip():
+    """``max(A, 0)`` in place: NumPy's maximum against the scalar 0, against an array of
+    zeros of A's size, and nmfkit's ``clip_nonnegative_`` (a shared zero chunk)."""
+    from nmfkit import _array
+
+    rng = np.random.default_rng(0)
+    for r in (2_000, 20_000, 200_000, 4_000_000):
+        for dtype in (np.float32, np.float64):
+            A0 = (rng.random(r) - 0.5).astype(dtype)
+            zeros = np.zeros(r, dtype)
+            cells = []
+            for name, fn in [("maximum(A, 0)", lambda A: np.maximum(A, 0, out=A)),
+                             ("maximum(A, zeros)", lambda A: np.maximum(A, zeros, out=A)),
+                             ("clip_nonnegative_", _array.clip_nonnegative_)]:
+                cells.append(f"{name} {1e3 * _median_ms(fn, A0.copy, repeats=51):8.1f} µs")
+            print(f"{r:>9,} {np.dtype(dtype).name}: " + ", ".join(cells))
 
 
 def products():
@@ -400,7 +419,7 @@ def w_candidates(iterations=30):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates"])
+                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates", "clip"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -419,7 +438,7 @@ def main():
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
      "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
      "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked,
-     "setup": setup, "w-candidates": w_candidates}[args.what]()
+     "setup": setup, "w-candidates": w_candidates, "clip": clip}[args.what]()
 
 
 if __name__ == "__main__":

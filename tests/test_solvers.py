@@ -344,6 +344,30 @@ def test_map_threads_runs_nested_calls_inline():
                                                          for i in range(4)]
 
 
+@pytest.mark.parametrize("shape", [(7,), (3000,), (5, 40_000), (200_003,)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_nonnegative_in_place_matches_maximum(shape, dtype):
+    """The chunked clip (against a shared zero array, past the first chunk too) is
+    max(A, 0) in place, NaN kept, and leaves its zero array untouched; views that are not
+    contiguous take the plain path."""
+    from nmfkit import _array
+
+    rng = np.random.default_rng(0)
+    A = (rng.standard_normal(shape)).astype(dtype)
+    A.reshape(-1)[::997] = np.nan
+    expected = np.maximum(A, 0)
+    out = _array.clip_nonnegative_(A)
+    assert out is A
+    np.testing.assert_array_equal(A, expected)
+    assert not any(np.any(z) for z in _array._ZEROS.values())
+    B = rng.standard_normal((40, 3000)).astype(dtype)
+    view = B[:, ::2]
+    expected = np.maximum(view, 0)
+    _array.clip_nonnegative_(view)
+    np.testing.assert_array_equal(B[:, ::2], expected)
+    assert np.any(B[:, 1::2] < 0)  # the columns outside the view are untouched
+
+
 def test_float32_dots_accumulate_in_float64():
     """⟨A, B⟩ of float32 arrays with long rows is accumulated in float64 (a float32
     accumulation along rows, with float32 Gram matrices, left 0.08 % of error in a

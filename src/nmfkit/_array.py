@@ -282,10 +282,37 @@ def vdot64(A, B) -> float:
     return float(xp.sum(xp.astype(A, xp.float64, copy=False) * xp.astype(B, xp.float64, copy=False)))
 
 
+#: NumPy's ``maximum`` against a scalar runs 3-5x slower than against an array of zeros
+#: (1.2 against 0.4 µs on 2,000 float32 values, 92 against 30 µs on 200,000 float64:
+#: the scalar loop is not vectorised; `benchmarks/micro.py clip`), so large arrays are
+#: clipped against a shared read-only zero array, this many values at a time.
+CLIP_CHUNK = 1 << 16
+#: Below this many values the scalar form is as fast (no slicing).
+CLIP_MIN = 1024
+_ZEROS: dict = {}
+
+
 def clip_nonnegative_(A):
-    """``A ← max(A, 0)`` in place where the backend allows it; returns the result."""
+    """``A ← max(A, 0)`` in place where the backend allows it; returns the result.
+
+    NaN stays NaN, as with ``np.maximum``.
+    """
     if isinstance(A, np.ndarray):
-        return np.maximum(A, 0, out=A)
+        if A.size < CLIP_MIN or A.dtype.kind != "f" or not A.flags.c_contiguous:
+            return np.maximum(A, 0, out=A)
+        zeros = _ZEROS.get(A.dtype)
+        if zeros is None:
+            zeros = np.zeros(CLIP_CHUNK, A.dtype)
+            zeros.flags.writeable = False
+            zeros = _ZEROS.setdefault(A.dtype, zeros)
+        flat = A.reshape(-1)
+        if flat.size <= CLIP_CHUNK:
+            np.maximum(flat, zeros[:flat.size], out=flat)
+            return A
+        for a in range(0, flat.size, CLIP_CHUNK):
+            part = flat[a:a + CLIP_CHUNK]
+            np.maximum(part, zeros[:part.size], out=part)
+        return A
     if hasattr(A, "clamp_"):  # torch
         return A.clamp_(min=0)
     return namespace(A).maximum(A, 0)

@@ -23,7 +23,7 @@ def update(U, A, B, l1, l2, state):
     trace = float(xp.sum(xp.linalg.diagonal(A))) if hasattr(xp, "linalg") else 0.0
     A = A + (l2 + RIDGE * max(trace, 1e-30) / k) * _array.eye_like(k, A)
     rhs = B - l1 if l1 else B
-    return xp.maximum(xp.linalg.solve(A, rhs), 0)
+    return _array.clip_nonnegative_(xp.linalg.solve(A, rhs))
 
 
 def solve(X, W, H, *, params, monitor):

@@ -47,7 +47,7 @@ def update(U, A, B, l1, l2, state):
         previous = None
         grow = None
         for _ in range(MAX_SEARCH):
-            U_new = xp.maximum(U - alpha * G, 0)
+            U_new = _array.clip_nonnegative_(U - alpha * G)
             d = U_new - U
             decrease = (1 - SIGMA) * _array.vdot64(G, d) + 0.5 * _array.vdot64(d, A @ d)
             sufficient = decrease <= 0
