@@ -13,6 +13,7 @@
     benchmarks/.venv/bin/python benchmarks/micro.py masked       # missing='mask': LS and KL
     benchmarks/.venv/bin/python benchmarks/micro.py setup        # (d): one-off passes over X
     benchmarks/.venv/bin/python benchmarks/micro.py clip         # max(A, 0): scalar vs zero array
+    benchmarks/.venv/bin/python benchmarks/micro.py cd-extrapolate # Newton-CD with/without extrapolation
 
 Threads are pinned to the machine's cores (threadpoolctl), as in bench.py.
 """
@@ -368,6 +369,79 @@ def masked():
               f"{fit(51).loss_curve_['loss'].iloc[-1]:.6g})")
 
 
+def _curve(fit, seconds):
+    """(seconds, iteration, loss) after every iteration of ``fit(callback)`` for ``seconds``."""
+    curve, t0 = [], [0.0]
+
+    def callback(it, W, H, loss):
+        curve.append((time.perf_counter() - t0[0], it, loss))
+        return curve[-1][0] > seconds
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0[0] = time.perf_counter()
+        fit(callback)
+    return curve
+
+
+def cd_extrapolate():
+    """Newton-CD (KL, and least squares on observed entries) with and without
+    extrapolation: time and iterations to 1 / 0.1 / 0.01 % of the best objective either
+    reached from the same start, on benchmark (c) from three starts, the critics' word
+    counts (KL, k = 20) and Poisson counts of a planted rank-10 matrix with 3 % of
+    entries observed (k = 10; observed zeros are stored as zeros)."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    import nmfkit
+    import problems as P
+    from nmfkit.datasets import load_movies
+    from nmfkit.solvers import newton_cd
+
+    Xc, Wc, Hc, _ = P.load(P.ensure_cached(P.get("c")))
+    cases = [(f"(c) start {s}", Xc, {"beta_loss": "kullback-leibler"},
+              (Wc, Hc) if s == 0 else P.initial_factors(Xc, 10, seed=s), 10, 1.5)
+             for s in (0, 1, 2)]
+    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
+    counts = CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
+    cases.append(("word counts", counts, {"beta_loss": "kullback-leibler"}, None, 20, 3.0))
+    rng = np.random.default_rng(0)
+    counts_full = rng.poisson(4 * rng.random((5000, 10)) @ rng.random((10, 2000))).astype(float)
+    rows, cols = np.nonzero(rng.random(counts_full.shape) < 0.03)
+    masked = sp.csr_matrix((counts_full[rows, cols], (rows, cols)), shape=counts_full.shape)
+    for loss in ("frobenius", "kullback-leibler"):
+        cases.append((f"masked {loss}", masked, {"beta_loss": loss, "missing": "mask"}, None, 10,
+                      8.0))
+    saved = newton_cd.EXTRAPOLATE
+    try:
+        for name, X, kw, start, k, seconds in cases:
+            curves = {}
+            for setting in (False, True, False, True):  # the first pair warms up
+                newton_cd.EXTRAPOLATE = setting
+
+                def fit(callback):
+                    model = nmfkit.NMF(k, solver="cd", tol=0, max_iter=10**6, callback=callback,
+                                       init="custom" if start else "random", random_state=0,
+                                       **kw)
+                    if start:
+                        model.fit(X, W=start[0].copy(), H=start[1].copy())
+                    else:
+                        model.fit(X)
+
+                curves[setting] = _curve(fit, seconds)
+            best = min(c[2] for curve in curves.values() for c in curve)
+            for setting, curve in curves.items():
+                cells = []
+                for r in (0.01, 0.001, 0.0001):
+                    hit = next((c for c in curve if c[2] <= best * (1 + r)), None)
+                    cells.append(f"{100 * r:g} %: " + (f"{hit[0]:6.3f} s ({hit[1]} it)" if hit
+                                                         else f"not in {seconds:g} s"))
+                label = "extrapolated" if setting else "plain"
+                print(f"{name:26s} {label:12s} " + "; ".join(cells), flush=True)
+    finally:
+        newton_cd.EXTRAPOLATE = saved
+
+
 def setup():
     """One-off passes over X a Frobenius fit makes, on benchmark (d)'s 20,000 x 2,000
     float32 X (median ms): validation (two reductions against the masks it replaced),
@@ -419,7 +493,7 @@ def w_candidates(iterations=30):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
-                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates", "clip"])
+                                     "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates", "clip", "cd-extrapolate"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
     ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
@@ -438,7 +512,7 @@ def main():
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
      "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
      "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked,
-     "setup": setup, "w-candidates": w_candidates, "clip": clip}[args.what]()
+     "setup": setup, "w-candidates": w_candidates, "clip": clip, "cd-extrapolate": cd_extrapolate}[args.what]()
 
 
 if __name__ == "__main__":

@@ -192,10 +192,12 @@ def test_newton_cd_reaches_a_kkt_point():
         assert np.abs(F * G).max() < 1e-3 * scale * F.max()
 
 
-def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25, **params):
+def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25,
+                   extrapolate=True, **params):
     """KL coordinate descent on one layout: the dense-row kernel or the stored-entry one."""
     from nmfkit.solvers import newton_cd
 
+    monkeypatch.setattr(newton_cd, "EXTRAPOLATE", extrapolate)
     fill = 0.0 if dense else 2.0
     monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", {"float32": fill, "float64": fill})
     monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
@@ -240,9 +242,12 @@ def test_newton_cd_dense_blocks_objective_is_the_divergence(monkeypatch):
 
 
 def test_newton_cd_float32_scratch_follows_float64(monkeypatch):
+    """Step by step on plain iterations.  (With extrapolation, an accept/reject test
+    decided by rounding sends the two down different paths: see the next test.)"""
     X, W0, H0 = _counts_with_empty_lines(2)
-    exact, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, max_iter=60)
-    fast, Wf = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, float32=True, max_iter=60)
+    exact, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, max_iter=60, extrapolate=False)
+    fast, Wf = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, float32=True, max_iter=60,
+                              extrapolate=False)
     assert Wf.dtype == np.float64  # scratch only: the factors keep the input's precision
     np.testing.assert_allclose(fast.loss_curve_["loss"], exact.loss_curve_["loss"], rtol=1e-5)
     assert fast.loss_curve_["loss"].iloc[-1] == pytest.approx(
@@ -469,3 +474,47 @@ def test_xlogx_kernel_sums_x_log_x_with_zeros():
     assert (Z == 0).any()
     got = _kernels.over_rows(_kernels.xlogx_rows, 37, 3, Z)
     assert got == pytest.approx(expected, rel=1e-12)
+
+
+def _newton_cd_case(case, monkeypatch):
+    """(X, fit keywords, β of the objective, whether masked) for one Newton-CD layout."""
+    from nmfkit.solvers import newton_cd
+
+    rng = np.random.default_rng(5)
+    X = rng.poisson(3 * rng.random((80, 5)) @ rng.random((5, 60))).astype(float)
+    kw = {"beta_loss": "kullback-leibler"}
+    masked = case.startswith("masked")
+    if case == "sparse":
+        X = sp.csr_matrix(X)
+    elif masked:
+        X[rng.random(X.shape) < 0.4] = np.nan
+        kw["missing"] = "mask"
+        if case == "masked-ls":
+            kw["beta_loss"] = "frobenius"
+    elif case == "float32-scratch":
+        monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0)
+    return X, kw, (2.0 if kw["beta_loss"] == "frobenius" else 1.0), masked
+
+
+@pytest.mark.parametrize("case", ["dense", "sparse", "masked-kl", "masked-ls", "float32-scratch"])
+def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, monkeypatch):
+    """With extrapolation (the default), every reported pair is kept as reported (later
+    iterations work on new arrays), its loss is its exact objective, the losses never
+    rise (float32 scratch: not beyond its rounding), and the fit gets further in the same
+    iterations than plain steps from the same start."""
+    from nmfkit.solvers import newton_cd
+
+    X, kw, beta, masked = _newton_cd_case(case, monkeypatch)
+    seen = []
+    model, W = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
+                   tol=0, callback=lambda it, W, H, loss: seen.append((W, H, loss)), **kw)
+    assert model.solver_ == "newton-cd" and len(seen) == 40
+    losses = np.array([loss for _, _, loss in seen])
+    rel = 1e-5 if case == "float32-scratch" else 1e-9
+    for W_i, H_i, loss in seen[::7] + seen[-1:]:
+        assert beta_divergence(X, W_i, H_i, beta, missing=masked) == pytest.approx(loss, rel=rel)
+    assert np.all(np.diff(losses) <= rel * losses[1:])
+    monkeypatch.setattr(newton_cd, "EXTRAPOLATE", False)
+    plain, _ = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
+                   tol=0, **kw)
+    assert losses[-1] < plain.loss_curve_["loss"].iloc[-1]

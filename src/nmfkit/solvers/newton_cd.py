@@ -20,6 +20,16 @@ Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled to the KL-optimal level 
 which MU reaches in one step and CD would otherwise approach by zeroing variables from
 far above.
 
+Between iterations, extrapolation with restarts (Ang & Gillis 2019), as the alternating
+driver does for HALS: each iteration starts from [U_k + s(U_k − U_{k−1})]₊ (both
+factors), and keeps its result only if the objective is no higher than the last;
+otherwise it is run again from the plain iterate.  Time to 0.1 % of the best objective
+(`benchmarks/micro.py cd-extrapolate`): benchmark (c) 0.14-0.15 s (18-19 iterations)
+instead of 0.20-0.25 s (27-35) from three starts; the critics' word counts (KL, k = 20)
+0.35 s where plain steps did not get there in 3 s; sparsely observed counts (3 %,
+missing='mask', k = 10) 3.6 s (least squares) and 5.0 s (KL) where plain steps did not
+in 8 s.
+
 The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
 layout's business, one of two compiled kernels:
 
@@ -52,6 +62,7 @@ import numpy as np
 
 from .. import _array
 from ..objectives import EPSILON, BetaData
+from . import alternating
 from ._kernels import kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
 from .result import SolverResult
 
@@ -71,6 +82,9 @@ DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
 #: the objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
 #: smaller float64 problems, where time matters less, stay exact.
 SCRATCH_FLOAT32 = 1 << 20
+
+#: Extrapolate between iterations by default (Ang & Gillis 2019; see :func:`solve`).
+EXTRAPOLATE = True
 
 
 def dense_scratch(X, beta, missing):
@@ -151,7 +165,7 @@ def solve(X, W, H, *, params, monitor):
                              no_quad if quad is None else quad, beta == 2, float(l1),
                              float(l2), EPSILON, steps, measure, indptr=Ss.indptr)
 
-    def objective(measured):
+    def objective(measured, Wt, H):
         """The fit's objective from a kernel's measurement of the final sweep."""
         if dense:
             value = data.kl_from_xlogy(measured, Wt.T, H)
@@ -162,16 +176,44 @@ def solve(X, W, H, *, params, monitor):
                                        y_sum=float(measured[1]) if params.missing else None)
         return value + pen.value(Wt.T, H)
 
-    # Measure the start without moving anything (WH is formed row by row, never whole).
-    monitor.start(objective(sweep(rows, Wt, H, 0.0, 0.0, measure=True, steps=False)))
-
-    n_iter, stopped = 0, False
-    for n_iter in range(1, params.max_iter + 1):
+    def iterate(Wt, H):
+        """One W sweep then one H sweep, in place; returns the objective after them."""
         measured = sweep(rows, Wt, H, pen.l1_W, pen.l2_W, measure=not params.update_H)
         if params.update_H:
             measured = sweep(rows_T, H, Wt, pen.l1_H, pen.l2_H, measure=True)
-        loss = objective(measured)
-        if monitor(n_iter, Wt.T, H, loss):
+        return objective(measured, Wt, H)
+
+    # Measure the start without moving anything (WH is formed row by row, never whole).
+    loss = objective(sweep(rows, Wt, H, 0.0, 0.0, measure=True, steps=False), Wt, H)
+    monitor.start(loss)
+
+    # Extrapolation (module docstring).  Its iterations work on new arrays, so reported
+    # factors are never written into and the monitor keeps them without a copy.
+    extrapolate = (EXTRAPOLATE if params.extrapolate is None else params.extrapolate) \
+        and params.update_H
+    # (The step is not called β here: beta is the loss's β, which the sweeps read.)
+    step, step_max, step_good = alternating.BETA0, 1.0, alternating.BETA0
+    prev = None  # the accepted iterate before the current one
+    n_iter, stopped = 0, False
+    for n_iter in range(1, params.max_iter + 1):
+        if not extrapolate:
+            loss = iterate(Wt, H)
+        else:
+            last = (Wt, H)
+            if prev is None:
+                Wt, H = Wt.copy(), H.copy()
+            else:
+                Wt = alternating._extrapolate(last[0], prev[0], step)
+                H = alternating._extrapolate(last[1], prev[1], step)
+            loss_new = iterate(Wt, H)
+            if prev is not None:
+                step, step_max, step_good = alternating._next_beta(
+                    loss_new <= loss, step, step_max, step_good)
+                if loss_new > loss:  # the extrapolated start hurt: the plain iteration
+                    Wt[...], H[...] = last
+                    loss_new = iterate(Wt, H)
+            prev, loss = last, loss_new
+        if monitor(n_iter, Wt.T, H, loss, fresh=extrapolate):
             stopped = True
             break
     return SolverResult.finish(monitor, np.ascontiguousarray(Wt.T), H, n_iter, loss, stopped)
