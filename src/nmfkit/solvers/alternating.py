@@ -44,8 +44,12 @@ ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pas
 # 0.5, 1.6-2.6 s at 1 and 1.9-2.1 s at 2: `benchmarks/micro.py knobs a ALPHA=0.5 ALPHA=1
 # ALPHA=2 --seconds 5`, 2026-11-22.  0.65 was 12 % sooner on (a) and 11 % later on (d),
 # averaged over the same three starts: `knobs a ALPHA=0.5 ALPHA=0.65 ALPHA=0.8 --seconds
-# 5`, `knobs d ALPHA=0.5 ALPHA=0.65 --seconds 20`.  Until then the model below overestimated a pass
-# about 5x and ALPHA was 2, which came to about the same budgets.)
+# 5`, `knobs d ALPHA=0.5 ALPHA=0.65 --seconds 20`.  Fewer passes bring one iteration
+# nearer the two products' cost but cost time overall: on (d), time to 0.1 % was
+# 9.6-10.7 s at 0.5, 15.7-19.1 s at 0.25, and 0.1 did not get there in 20 s, from the
+# same three starts (`knobs d ALPHA=0.5 ALPHA=0.25 ALPHA=0.1 --seconds 20`, 2026-11-23).
+# Until then the model below overestimated a pass about 5x and ALPHA was 2, which came
+# to about the same budgets.)
 DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
 MAX_INNER_DEFAULT = 20
 
