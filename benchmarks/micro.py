@@ -157,6 +157,32 @@ def float32_loss():
           f"matrices in float32 {100 * (before / exact - 1):+.3f} %")
 
 
+def _curve(fit, seconds):
+    """(seconds, iteration, loss) after every iteration of ``fit(callback)`` for ``seconds``."""
+    curve, t0 = [], [0.0]
+
+    def callback(it, W, H, loss):
+        curve.append((time.perf_counter() - t0[0], it, loss))
+        return curve[-1][0] > seconds
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0[0] = time.perf_counter()
+        fit(callback)
+    return curve
+
+
+def _targets(curve, best, seconds, digits=2):
+    """'1 %: t s (n it); 0.1 %: ...; 0.01 %: ...' — when a curve first came within each
+    margin of ``best``."""
+    cells = []
+    for r in (0.01, 0.001, 0.0001):
+        hit = next((c for c in curve if c[2] <= best * (1 + r)), None)
+        cells.append(f"{100 * r:g} %: " + (f"{hit[0]:6.{digits}f} s ({hit[1]} it)" if hit
+                                             else f"not in {seconds:g} s"))
+    return "; ".join(cells)
+
+
 def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
     """Time to 1 / 0.1 / 0.01 % of the best objective any setting reached from the same
     start, for each setting of the driver's constants (``NAME=value``, comma-separated
@@ -175,30 +201,18 @@ def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
             for item in filter(None, setting.split(",")):
                 name, value = item.split("=")
                 setattr(alternating, name, type(saved[name])(float(value)))
-            curve, t0 = [], [0.0]
-
-            def callback(it, W, H, loss):
-                curve.append((time.perf_counter() - t0[0], it, loss))
-                return curve[-1][0] > seconds
-
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    t0[0] = time.perf_counter()
-                    nmfkit.NMF(prob.k, init="custom", tol=0, max_iter=10**6,
-                               callback=callback).fit(X, W=W0.copy(), H=H0.copy())
+                curve = _curve(lambda callback: nmfkit.NMF(
+                    prob.k, init="custom", tol=0, max_iter=10**6, callback=callback).fit(
+                        X, W=W0.copy(), H=H0.copy()), seconds)
             finally:
                 for name, value in saved.items():
                     setattr(alternating, name, value)
             curves.append(curve)
         best = min(c[2] for curve in curves for c in curve)
         for setting, curve in zip(settings, curves):
-            cells = []
-            for r in (0.01, 0.001, 0.0001):
-                hit = next((c for c in curve if c[2] <= best * (1 + r)), None)
-                cells.append(f"{100 * r:g} %: " + (f"{hit[0]:6.2f} s ({hit[1]} it)" if hit
-                                                     else f"not in {seconds:g} s"))
-            print(f"({problem}) start {start} {setting or 'defaults'}: " + "; ".join(cells))
+            print(f"({problem}) start {start} {setting or 'defaults'}: "
+                  + _targets(curve, best, seconds))
 
 
 def sklearn_w0():
@@ -369,21 +383,6 @@ def masked():
               f"{fit(51).loss_curve_['loss'].iloc[-1]:.6g})")
 
 
-def _curve(fit, seconds):
-    """(seconds, iteration, loss) after every iteration of ``fit(callback)`` for ``seconds``."""
-    curve, t0 = [], [0.0]
-
-    def callback(it, W, H, loss):
-        curve.append((time.perf_counter() - t0[0], it, loss))
-        return curve[-1][0] > seconds
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0[0] = time.perf_counter()
-        fit(callback)
-    return curve
-
-
 def cd_extrapolate():
     """Newton-CD (KL, and least squares on observed entries) with and without
     extrapolation: time and iterations to 1 / 0.1 / 0.01 % of the best objective either
@@ -431,13 +430,9 @@ def cd_extrapolate():
                 curves[setting] = _curve(fit, seconds)
             best = min(c[2] for curve in curves.values() for c in curve)
             for setting, curve in curves.items():
-                cells = []
-                for r in (0.01, 0.001, 0.0001):
-                    hit = next((c for c in curve if c[2] <= best * (1 + r)), None)
-                    cells.append(f"{100 * r:g} %: " + (f"{hit[0]:6.3f} s ({hit[1]} it)" if hit
-                                                         else f"not in {seconds:g} s"))
                 label = "extrapolated" if setting else "plain"
-                print(f"{name:26s} {label:12s} " + "; ".join(cells), flush=True)
+                print(f"{name:26s} {label:12s} " + _targets(curve, best, seconds, digits=3),
+                      flush=True)
     finally:
         newton_cd.EXTRAPOLATE = saved
 

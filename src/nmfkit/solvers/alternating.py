@@ -111,9 +111,9 @@ def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
     return 0.5 * max(value, 0.0) + penalty.value(U if Wt is None else Wt, H)
 
 
-def _next_beta(accepted, beta, beta_max, beta_good):
+def next_beta(accepted, beta, beta_max, beta_good):
     """Ang & Gillis's step-size rule after a candidate was accepted or rejected:
-    returns the new (β, β̄, last good β)."""
+    returns the new (β, β̄, last good β).  Newton-CD uses it too."""
     if not accepted:
         return beta / ETA, beta_good, beta_good
     return min(beta_max, GAMMA * beta), min(1.0, GAMMA_BAR * beta_max), beta
@@ -126,7 +126,7 @@ def _objective(normX2, cross, gram, HHt, penalty, sum_W, sq_W, H):
     return 0.5 * max(value, 0.0) + penalty.value_from(sum_W, sq_W, H)
 
 
-def _extrapolate(new, prev, beta):
+def extrapolated(new, prev, beta):
     """[new + β(new − prev)]₊ as one new array."""
     out = new - prev
     out *= beta
@@ -219,7 +219,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
             B_H = None
             H_hat = H_new
             if extrapolate and H_prev is not None:
-                H_hat = _extrapolate(H_new, H_prev, beta)
+                H_hat = extrapolated(H_new, H_prev, beta)
             HHt = _array.gram64(H_hat)
             B_W = _array.H_times_Xt(H_hat, X)
         else:
@@ -231,7 +231,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
         if extrapolate and H_hat is not H_new:
-            beta, beta_max, beta_good = _next_beta(loss_new <= loss, beta, beta_max, beta_good)
+            beta, beta_max, beta_good = next_beta(loss_new <= loss, beta, beta_max, beta_good)
             if loss_new > loss:
                 # The extrapolated H hurt: take the plain step instead (β has shrunk).
                 H_hat = H_new
@@ -255,7 +255,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
                 else:
                     if params.update_H:
                         B_W = None  # recomputed next iteration: free it first
-                    Wt_hat = _extrapolate(Wt_new, Wt_prev, beta)
+                    Wt_hat = extrapolated(Wt_new, Wt_prev, beta)
                 Wt_next, WtW_next, loss_next = Wt_hat, WtW_hat, loss_hat
 
         if extrapolate:
@@ -352,7 +352,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
             B_H = None
         H_hat = H_new
         if extrapolate and params.update_H and H_prev is not None:
-            H_hat = _extrapolate(H_new, H_prev, beta)
+            H_hat = extrapolated(H_new, H_prev, beta)
 
         # The iterate before last is overwritten, unless the caller kept it (a callback).
         if sys.getrefcount(spare) > 2:
@@ -360,7 +360,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
         HHt = _array.gram64(H_hat)
         loss_new, WtW_new = update_W(H_hat, HHt, spare)
         if H_hat is not H_new:
-            beta, beta_max, beta_good = _next_beta(loss_new <= loss, beta, beta_max, beta_good)
+            beta, beta_max, beta_good = next_beta(loss_new <= loss, beta, beta_max, beta_good)
             if loss_new > loss:  # the extrapolated H hurt: redo from the plain one
                 H_hat = H_new
                 HHt = _array.gram64(H_hat)

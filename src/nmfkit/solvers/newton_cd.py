@@ -25,7 +25,7 @@ driver does for HALS: each iteration starts from [U_k + s(U_k − U_{k−1})]₊
 factors), and keeps its result only if the objective is no higher than the last;
 otherwise it is run again from the plain iterate.  Time to 0.1 % of the best objective
 (`benchmarks/micro.py cd-extrapolate`): benchmark (c) 0.14-0.15 s (18-19 iterations)
-instead of 0.20-0.25 s (27-35) from three starts; the critics' word counts (KL, k = 20)
+instead of 0.20-0.26 s (27-35) from three starts; the critics' word counts (KL, k = 20)
 0.35 s where plain steps did not get there in 3 s; sparsely observed counts (3 %,
 missing='mask', k = 10) 3.6 s (least squares) and 5.0 s (KL) where plain steps did not
 in 8 s.
@@ -203,11 +203,11 @@ def solve(X, W, H, *, params, monitor):
             if prev is None:
                 Wt, H = Wt.copy(), H.copy()
             else:
-                Wt = alternating._extrapolate(last[0], prev[0], step)
-                H = alternating._extrapolate(last[1], prev[1], step)
+                Wt = alternating.extrapolated(last[0], prev[0], step)
+                H = alternating.extrapolated(last[1], prev[1], step)
             loss_new = iterate(Wt, H)
             if prev is not None:
-                step, step_max, step_good = alternating._next_beta(
+                step, step_max, step_good = alternating.next_beta(
                     loss_new <= loss, step, step_max, step_good)
                 if loss_new > loss:  # the extrapolated start hurt: the plain iteration
                     Wt[...], H[...] = last
