@@ -436,30 +436,37 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
     assert measured[0] == pytest.approx(float((((Z - V.T @ O) * observed) ** 2).sum()), rel=1e-12)
 
 
-@pytest.mark.parametrize("case", ["dense", "sparse", "masked-kl", "masked-ls", "float32-scratch"])
-def test_newton_cd_reconstruction_error_is_the_divergence_of_the_factors(case, monkeypatch):
-    """Newton-CD's reconstruction_err_ comes from the objective its last sweep measured;
-    it is √(2·D(X | WH)) of the returned factors, penalties excluded."""
-    from nmfkit.objectives import beta_divergence
+def _newton_cd_case(case, monkeypatch, *, seed, shape, rank, hidden, **kw):
+    """(X, fit keywords, β of the objective, whether masked) for one Newton-CD layout:
+    Poisson counts of a planted rank-``rank`` matrix, dense, sparse, with a fraction
+    ``hidden`` of entries unknown (KL or least squares), or in float32 scratch."""
     from nmfkit.solvers import newton_cd
 
-    rng = np.random.default_rng(4)
-    X = rng.poisson(3 * rng.random((60, 4)) @ rng.random((4, 45))).astype(float)
-    kw = {"beta_loss": "kullback-leibler", "alpha_W": 0.01}
+    rng = np.random.default_rng(seed)
+    X = rng.poisson(3 * rng.random((shape[0], rank)) @ rng.random((rank, shape[1]))).astype(float)
+    kw = {"beta_loss": "kullback-leibler", **kw}
     masked = case.startswith("masked")
     if case == "sparse":
         X = sp.csr_matrix(X)
     elif masked:
-        X[rng.random(X.shape) < 0.3] = np.nan
+        X[rng.random(X.shape) < hidden] = np.nan
         kw["missing"] = "mask"
         if case == "masked-ls":
             kw["beta_loss"] = "frobenius"
     elif case == "float32-scratch":
         monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0)
+    return X, kw, (2.0 if kw["beta_loss"] == "frobenius" else 1.0), masked
+
+
+@pytest.mark.parametrize("case", ["dense", "sparse", "masked-kl", "masked-ls", "float32-scratch"])
+def test_newton_cd_reconstruction_error_is_the_divergence_of_the_factors(case, monkeypatch):
+    """Newton-CD's reconstruction_err_ comes from the objective its last sweep measured;
+    it is √(2·D(X | WH)) of the returned factors, penalties excluded."""
+    X, kw, beta, masked = _newton_cd_case(case, monkeypatch, seed=4, shape=(60, 45), rank=4,
+                                          hidden=0.3, alpha_W=0.01)
     model, W = fit(X, n_components=4, solver="cd", init="random", random_state=0,
                    max_iter=30, **kw)
     assert model.solver_ == "newton-cd"
-    beta = 2.0 if kw["beta_loss"] == "frobenius" else 1.0
     exact = np.sqrt(2 * beta_divergence(X, W, model.components_, beta, missing=masked))
     rel = 1e-5 if case == "float32-scratch" else 1e-9
     assert model.reconstruction_err_ == pytest.approx(exact, rel=rel)
@@ -476,26 +483,6 @@ def test_xlogx_kernel_sums_x_log_x_with_zeros():
     assert got == pytest.approx(expected, rel=1e-12)
 
 
-def _newton_cd_case(case, monkeypatch):
-    """(X, fit keywords, β of the objective, whether masked) for one Newton-CD layout."""
-    from nmfkit.solvers import newton_cd
-
-    rng = np.random.default_rng(5)
-    X = rng.poisson(3 * rng.random((80, 5)) @ rng.random((5, 60))).astype(float)
-    kw = {"beta_loss": "kullback-leibler"}
-    masked = case.startswith("masked")
-    if case == "sparse":
-        X = sp.csr_matrix(X)
-    elif masked:
-        X[rng.random(X.shape) < 0.4] = np.nan
-        kw["missing"] = "mask"
-        if case == "masked-ls":
-            kw["beta_loss"] = "frobenius"
-    elif case == "float32-scratch":
-        monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0)
-    return X, kw, (2.0 if kw["beta_loss"] == "frobenius" else 1.0), masked
-
-
 @pytest.mark.parametrize("case", ["dense", "sparse", "masked-kl", "masked-ls", "float32-scratch"])
 def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, monkeypatch):
     """With extrapolation (the default), every reported pair is kept as reported (later
@@ -504,7 +491,8 @@ def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, 
     iterations than plain steps from the same start."""
     from nmfkit.solvers import newton_cd
 
-    X, kw, beta, masked = _newton_cd_case(case, monkeypatch)
+    X, kw, beta, masked = _newton_cd_case(case, monkeypatch, seed=5, shape=(80, 60), rank=5,
+                                          hidden=0.4)
     seen = []
     model, W = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
                    tol=0, callback=lambda it, W, H, loss: seen.append((W, H, loss)), **kw)

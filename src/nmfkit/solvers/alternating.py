@@ -170,8 +170,7 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
     untouched; ``state`` is a dict the rule may use to carry information between
     its calls on the same factor (warm starts, step sizes).
     """
-    normX2 = (_array.squared_norm(X) if params.squared_norm_X is None
-              else float(params.squared_norm_X))
+    normX2 = params.squared_norm(X)
     m, n = X.shape
     nnz = X.nnz if _array.is_sparse(X) else m * n
     # Size of X, for rules that weigh the cost of the products against cheaper passes.

@@ -34,8 +34,7 @@ def _unit_columns(xp, W):
 def _solve_H(X, W, H, *, params, monitor):
     xp = _array.namespace(W, H)
     k, n = H.shape
-    normX2 = (_array.squared_norm(X) if params.squared_norm_X is None
-              else float(params.squared_norm_X))
+    normX2 = params.squared_norm(X)
     column_norms2 = xp.asarray(_array.column_squared_norms(X))
     columns = xp.arange(n)
     U = _unit_columns(xp, xp.asarray(W, copy=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _array
 from ..objectives import Penalty
 
 
@@ -52,6 +53,12 @@ class SolverParams:
     missing: bool = False
     orthogonal: str | None = None
     squared_norm_X: float | None = None
+
+    def squared_norm(self, X) -> float:
+        """‖X‖²_F: the caller's value when it gave one, else computed here."""
+        if self.squared_norm_X is not None:
+            return float(self.squared_norm_X)
+        return _array.squared_norm(X)
 
 
 @dataclass
