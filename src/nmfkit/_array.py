@@ -76,6 +76,15 @@ class RowSplit:
             # scipy's constructor or ``.T`` copies a slice of a larger buffer ("prune").
             self.blocks.append((a, b, _view(sp.csr_matrix, *parts_of_x, (b - a, n)),
                                 _view(sp.csc_matrix, *parts_of_x, (n, b - a))))
+        # For Xᵀ W: one span of consecutive blocks per core, so that each core forms one
+        # n x k product (a product per block would allocate n x k per block).
+        per = -(-len(self.blocks) // max(1, min(_cores(), len(self.blocks))))
+        self.spans = []
+        for g in range(0, len(self.blocks), per):
+            a, b = self.blocks[g][0], self.blocks[min(g + per, len(self.blocks)) - 1][1]
+            s, e = X.indptr[a], X.indptr[b]
+            self.spans.append((a, b, _view(sp.csc_matrix, X.data[s:e], X.indices[s:e],
+                                           X.indptr[a:b + 1] - s, (n, b - a))))
         self.shape, self.nnz, self.dtype, self.csr = X.shape, X.nnz, X.dtype, X
 
     def times(self, B):
@@ -103,20 +112,9 @@ class RowSplit:
         return out
 
     def transposed_times(self, W):
-        """Xᵀ @ W for a dense W (m x k) -> n x k: each core sums its blocks' products
-        into its own n x k array (one per core, not one per block, are ever held)."""
-        def one(part):
-            total = None
-            for a, b, _, blockT in part:
-                product = blockT @ W[a:b]
-                if total is None:
-                    total = product
-                else:
-                    total += product
-            return total
-
-        cores = min(_cores(), len(self.blocks))
-        parts = list(_pool().map(one, [self.blocks[i::cores] for i in range(cores)]))
+        """Xᵀ @ W for a dense W (m x k) -> n x k: each core multiplies its span of rows
+        (:attr:`spans`), and the cores' n x k products are summed into the first."""
+        parts = list(_pool().map(lambda span: span[2] @ W[span[0]:span[1]], self.spans))
         total = parts[0]
         for part in parts[1:]:
             total += part
@@ -366,6 +364,31 @@ def map_threads(fn, items):
 
             wait(futures)
             raise
+
+
+def interrupts_deferred():
+    """A context in which Ctrl-C (SIGINT) is held back and delivered when it ends: for
+    work that writes into arrays in place and must not be left half done.  Outside the
+    main thread (where Python never delivers signals) it does nothing."""
+    import contextlib
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def held():
+        caught = []
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if caught:
+                signal.raise_signal(signal.SIGINT)  # to the handler that was there before
+
+    return held()
 
 
 _CONTROLLER = None

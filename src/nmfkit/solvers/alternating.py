@@ -272,15 +272,17 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
 
 # ----------------------------------------------------------------------------- lean
 #: A W of at least this many bytes, with a large sparse X (products on all cores,
-#: :class:`nmfkit._array.RowSplit`), is updated block by block into a second buffer
-#: (:func:`_run_lean`): the fit holds two copies of W (the iterate and the buffer the
-#: next one is written into) instead of four (the iterate, the previous one and the
-#: candidate that W's extrapolation needs, and H Xᵀ).  A judgment, measured on
-#: benchmark (e) only: below it the copies saved come to less than 50 MiB.
+#: :class:`nmfkit._array.RowSplit`), is updated in place, block by block
+#: (:func:`_run_lean`): the fit holds one copy of W instead of four (the iterate, the
+#: previous one and the candidate that W's extrapolation needs, and H Xᵀ).  A judgment,
+#: measured on benchmark (e) only: below it the copies saved come to less than 50 MiB.
 LEAN_MIN_BYTES = 16 << 20
 #: Bytes of W per row block of the lean update (the block's part of H Xᵀ, its copy of W
 #: and the rule's working copy are each this size, per thread).
 LEAN_BLOCK_BYTES = 1 << 20
+#: Extrapolation steps tried for H per iteration (β, β/η, β/η², ...) before the plain one.
+#: W updates from the rejected W, at most, after H's extrapolation was refused (below).
+LEAN_REDOS = 3
 
 
 def lean(X, W, params) -> bool:
@@ -290,26 +292,44 @@ def lean(X, W, params) -> bool:
             and W.shape[0] * W.shape[1] * W.dtype.itemsize >= LEAN_MIN_BYTES)
 
 
-def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
-    """The alternating loop for a large sparse X and a tall W, in the memory of two W.
+def _held_elsewhere(W, monitor) -> bool:
+    """Whether anything but the lean loop and the monitor's snapshot holds ``W`` (a
+    callback kept it): then the next W goes to a new array, not into this one."""
+    ours = 3  # the loop's name for it, this function's and getrefcount's argument
+    if monitor.last is not None and monitor.last[0] is W:
+        ours += 1
+    return sys.getrefcount(W) > ours
 
-    W is m x k, row-major (the caller's is copied once).  The new W is written into a
-    second buffer (the iterate before last, which nothing holds any more) row block by
-    row block on all cores: each block's part of H Xᵀ is formed, used by the rule and by
-    the block's objective terms, and dropped, so no k x m array is ever formed.  The
-    current W stays intact, so the monitor keeps it without a copy.
+
+def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
+    """The alternating loop for a large sparse X and a tall W, in the memory of one W.
+
+    W is m x k, row-major (the caller's is copied once) and updated in place, row block
+    by row block on all cores: the objective is a sum over W's rows, and a row's update
+    given H reads only that row, so the blocks are independent.  Each block's part of
+    H Xᵀ is formed, used by the rule and by the block's objective terms, and dropped, so
+    no k x m array is ever formed.  Ctrl-C during an update is held back until the
+    update and its report to the monitor are done (:func:`nmfkit._array.
+    interrupts_deferred`), so the monitor's snapshot is always a pair with its
+    objective.  A W that a callback kept is not written into: the next goes to a new
+    array.
 
     Extrapolation of H as in :func:`run` (Ang & Gillis 2019): the W update from the
-    extrapolated H is kept only if the pair's objective is no higher than the last;
-    otherwise the W update is redone from the plain H.  W is not extrapolated: that
-    would take two more copies of W (the previous iterate and the candidate), and on the
-    benchmark's problem (e) the regular driver accepted none of its 29 candidates in 30
-    iterations (`benchmarks/micro.py w-candidates`).
+    extrapolated Ĥ is kept if the pair's objective is no higher than the last.  If not,
+    the update is redone from the plain H, starting from the W just computed (the one
+    before it is gone: keeping it would take a second copy of W), and repeated, up to
+    :data:`LEAN_REDOS` times, until the objective is no higher than the last.  The
+    repeats head for the best W for the plain H, whose objective is no higher than the
+    last; the first was enough at every refusal seen so far (tests, and problem (e),
+    where none of the H candidates of 30 iterations from three starts was refused).  If
+    they all fell short, the last would be kept and the objective would rise.  W is
+    not extrapolated: that would take two more copies (the previous iterate and the
+    candidate), and on the benchmark's problem (e) the regular driver accepted none of
+    its 29 candidates in 30 iterations (`benchmarks/micro.py w-candidates`).
     """
     pen = params.penalty
     k = H.shape[0]
     W = np.array(W, order="C", copy=True)
-    spare = np.empty_like(W)  # both buffers first, before any block-sized temporary
     rows = max(1, LEAN_BLOCK_BYTES // (k * W.itemsize))
     blocks = X.row_blocks(rows)
     state_H = dict(shared)
@@ -325,8 +345,9 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     H_prev = None
     n_iter, stopped = 0, False
 
-    def update_W(H, HHt, out):
-        """The W update given H, written into ``out``; returns (loss, WᵀW)."""
+    def update_W(W, H, HHt, out):
+        """The W update given H, from ``W`` into ``out`` (may be W); returns
+        (loss, WᵀW)."""
         A, Ht = _array.like(HHt, W), H.T
 
         def one(i):
@@ -338,9 +359,9 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
                     float(np.sum(U)) if want_sum else 0.0)
 
         parts = _array.map_threads(one, range(len(blocks)))
-        cross, gram, sum_W = (sum(p[j] for p in parts) for j in range(3))
+        cross, gram, total = (sum(p[j] for p in parts) for j in range(3))
         sq_W = float(np.trace(gram)) if pen.l2_W else 0.0  # ‖W‖² = trace WᵀW
-        return _objective(normX2, cross, gram, HHt, pen, sum_W, sq_W, H), gram
+        return _objective(normX2, cross, gram, HHt, pen, total, sq_W, H), gram
 
     for n_iter in range(1, params.max_iter + 1):
         H_new = H
@@ -348,28 +369,35 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
             if B_H is None:
                 B_H = _array.Wt_times_X(W, X)
             H_new = update(H, _array.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
-            B_H = None
         H_hat = H_new
         if extrapolate and params.update_H and H_prev is not None:
             H_hat = extrapolated(H_new, H_prev, beta)
-
-        # The iterate before last is overwritten, unless the caller kept it (a callback).
-        if sys.getrefcount(spare) > 2:
-            spare = np.empty_like(W)
-        HHt = _array.gram64(H_hat)
-        loss_new, WtW_new = update_W(H_hat, HHt, spare)
-        if H_hat is not H_new:
-            beta, beta_max, beta_good = next_beta(loss_new <= loss, beta, beta_max, beta_good)
-            if loss_new > loss:  # the extrapolated H hurt: redo from the plain one
-                H_hat = H_new
-                HHt = _array.gram64(H_hat)
-                loss_new, WtW_new = update_W(H_hat, HHt, spare)
+        B_H = None
         if extrapolate:
             H_prev = H_new
-        W, spare = spare, W
-        H, WtW, loss = H_hat, WtW_new, loss_new
-        if monitor(n_iter, W, H, loss, fresh=True):
-            stopped = True
+        out = np.empty_like(W) if _held_elsewhere(W, monitor) else W
+        with _array.interrupts_deferred():
+            try:
+                HHt = _array.gram64(H_hat)
+                loss_new, WtW_new = update_W(W, H_hat, HHt, out)
+                if H_hat is not H_new:
+                    accepted = loss_new <= loss
+                    beta, beta_max, beta_good = next_beta(accepted, beta, beta_max, beta_good)
+                    if not accepted:  # the extrapolated H hurt: redo from the plain one
+                        H_hat = H_new
+                        HHt = _array.gram64(H_hat)
+                        for _ in range(LEAN_REDOS):
+                            loss_new, WtW_new = update_W(out, H_hat, HHt, out)
+                            if loss_new <= loss:
+                                break
+            except BaseException:
+                if out is W:
+                    monitor.last = None  # W is half updated: nothing to keep
+                raise
+            W, H, out = out, H_hat, None
+            loss, WtW = loss_new, WtW_new
+            stopped = monitor(n_iter, W, H, loss, fresh=True)
+        if stopped:
             break
 
     return SolverResult.finish(monitor, W, H, n_iter, loss, stopped)
