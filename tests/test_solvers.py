@@ -355,6 +355,7 @@ def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, mon
 
 
 def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
+    import contextlib
     import signal
     import threading
 
@@ -372,8 +373,6 @@ def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
     worker = threading.Thread(target=lambda: seen.append(_array.interrupts_deferred()))
     worker.start()
     worker.join()
-    import contextlib
-
     assert isinstance(seen[0], contextlib.nullcontext)
 
 

@@ -280,7 +280,6 @@ LEAN_MIN_BYTES = 16 << 20
 #: Bytes of W per row block of the lean update (the block's part of H Xᵀ, its copy of W
 #: and the rule's working copy are each this size, per thread).
 LEAN_BLOCK_BYTES = 1 << 20
-#: Extrapolation steps tried for H per iteration (β, β/η, β/η², ...) before the plain one.
 #: W updates from the rejected W, at most, after H's extrapolation was refused (below).
 LEAN_REDOS = 3
 
@@ -386,7 +385,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
                     if not accepted:  # the extrapolated H hurt: redo from the plain one
                         H_hat = H_new
                         HHt = _array.gram64(H_hat)
-                        for _ in range(LEAN_REDOS):
+                        for _ in range(max(1, LEAN_REDOS)):
                             loss_new, WtW_new = update_W(out, H_hat, HHt, out)
                             if loss_new <= loss:
                                 break
