@@ -66,12 +66,11 @@ class RowSplit:
     def __init__(self, X, parts):
         X = X.tocsr()
         m, n = X.shape
-        cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, parts + 1)[1:-1])
+        cuts = entry_cuts(X.indptr, parts)
         bounds = [0, *sorted(set(int(c) for c in cuts) - {0, m}), m]
         self.blocks = []
         for a, b in zip(bounds[:-1], bounds[1:]):
-            s, e = X.indptr[a], X.indptr[b]
-            parts_of_x = (X.data[s:e], X.indices[s:e], X.indptr[a:b + 1] - s)
+            parts_of_x = _rows_of(X, a, b)
             # The block and its transpose (a CSC view), kept: building either through
             # scipy's constructor or ``.T`` copies a slice of a larger buffer ("prune").
             self.blocks.append((a, b, _view(sp.csr_matrix, *parts_of_x, (b - a, n)),
@@ -82,9 +81,7 @@ class RowSplit:
         self.spans = []
         for g in range(0, len(self.blocks), per):
             a, b = self.blocks[g][0], self.blocks[min(g + per, len(self.blocks)) - 1][1]
-            s, e = X.indptr[a], X.indptr[b]
-            self.spans.append((a, b, _view(sp.csc_matrix, X.data[s:e], X.indices[s:e],
-                                           X.indptr[a:b + 1] - s, (n, b - a))))
+            self.spans.append((a, b, _view(sp.csc_matrix, *_rows_of(X, a, b), (n, b - a))))
         self.shape, self.nnz, self.dtype, self.csr = X.shape, X.nnz, X.dtype, X
 
     def times(self, B):
@@ -126,10 +123,22 @@ class RowSplit:
         X, out = self.csr, []
         for a in range(0, self.shape[0], max(1, max_rows)):
             b = min(a + max(1, max_rows), self.shape[0])
-            s, e = X.indptr[a], X.indptr[b]
-            out.append((a, b, _view(sp.csr_matrix, X.data[s:e], X.indices[s:e],
-                                    X.indptr[a:b + 1] - s, (b - a, self.shape[1]))))
+            out.append((a, b, _view(sp.csr_matrix, *_rows_of(X, a, b), (b - a, self.shape[1]))))
         return out
+
+
+def entry_cuts(indptr, parts):
+    """The ``parts - 1`` row indices (each in 0..m) that cut a CSR matrix with row
+    pointers ``indptr`` into consecutive row ranges of about equal numbers of entries."""
+    m = len(indptr) - 1
+    return np.clip(np.searchsorted(indptr, np.linspace(0, indptr[-1], parts + 1)[1:-1]), 0, m)
+
+
+def _rows_of(X, a, b):
+    """(data, indices, indptr) of rows a:b of a CSR ``X``: views of its buffers, with the
+    row pointers rebased (a copy of b - a + 1 integers)."""
+    s, e = X.indptr[a], X.indptr[b]
+    return X.data[s:e], X.indices[s:e], X.indptr[a:b + 1] - s
 
 
 def _view(cls, data, indices, indptr, shape):

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from .._array import entry_cuts
+
 # Reassociation lets LLVM vectorise the sums (their order changes, not their precision:
 # they are accumulated in float64); no approximate division, no NaN/Inf assumptions.
 # error_model='numpy': a division by zero gives inf like numpy's instead of raising;
@@ -224,8 +226,7 @@ def over_rows(kernel, m, n_threads, *args, indptr=None):
     if indptr is None:
         cuts = np.linspace(0, m, n_threads + 1).astype(int)
     else:
-        cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_threads + 1)[1:-1])
-        cuts = np.concatenate([[0], np.clip(cuts, 0, m), [m]])
+        cuts = np.concatenate([[0], entry_cuts(indptr, n_threads), [m]])
     pool = _POOL.get(n_threads)
     if pool is None:
         pool = _POOL[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="nmfkit")

@@ -107,8 +107,8 @@ def repeat(step, U, state):
 def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
     """Penalised ½‖X − WH‖² from the trace identity, with the cross term ⟨B, U⟩ taken
     from either product: B = HXᵀ and U = Wᵀ, or B = WᵀX and U = H (then pass ``Wt``)."""
-    value = normX2 - 2.0 * _array.vdot64(B, U) + _array.vdot64(WtW, HHt)
-    return 0.5 * max(value, 0.0) + penalty.value(U if Wt is None else Wt, H)
+    return _objective(normX2, _array.vdot64(B, U), WtW, HHt,
+                      penalty.value(U if Wt is None else Wt, H))
 
 
 def next_beta(accepted, beta, beta_max, beta_good):
@@ -119,11 +119,11 @@ def next_beta(accepted, beta, beta_max, beta_good):
     return min(beta_max, GAMMA * beta), min(1.0, GAMMA_BAR * beta_max), beta
 
 
-def _objective(normX2, cross, gram, HHt, penalty, sum_W, sq_W, H):
-    """Penalised ½‖X − WH‖² from the trace identity's terms: cross = ⟨HXᵀ, Wᵀ⟩,
-    gram = WᵀW, and W's sum and squared norm (needed only for its penalty)."""
+def _objective(normX2, cross, gram, HHt, penalty_value):
+    """½‖X − WH‖² from the trace identity's terms (cross = ⟨HXᵀ, Wᵀ⟩ = ⟨WᵀX, H⟩,
+    gram = WᵀW), plus the penalty's value."""
     value = normX2 - 2.0 * cross + _array.vdot64(gram, HHt)
-    return 0.5 * max(value, 0.0) + penalty.value_from(sum_W, sq_W, H)
+    return 0.5 * max(value, 0.0) + penalty_value
 
 
 def extrapolated(new, prev, beta):
@@ -158,8 +158,8 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     for g, _, _ in parts[1:]:
         gram = gram + g
     sq = float(xp.sum(xp.linalg.diagonal(gram))) if penalty.l2_W else 0.0
-    loss = _objective(normX2, sum(p[1] for p in parts), gram, HHt, penalty,
-                      sum(p[2] for p in parts), sq, H)
+    loss = _objective(normX2, sum(p[1] for p in parts), gram, HHt,
+                      penalty.value_from(sum(p[2] for p in parts), sq, H))
     return loss, gram
 
 
@@ -360,7 +360,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
         parts = _array.map_threads(one, range(len(blocks)))
         cross, gram, total = (sum(p[j] for p in parts) for j in range(3))
         sq_W = float(np.trace(gram)) if pen.l2_W else 0.0  # ‖W‖² = trace WᵀW
-        return _objective(normX2, cross, gram, HHt, pen, total, sq_W, H), gram
+        return _objective(normX2, cross, gram, HHt, pen.value_from(total, sq_W, H)), gram
 
     for n_iter in range(1, params.max_iter + 1):
         H_new = H

@@ -153,7 +153,7 @@ def solve(X, W, H, *, params, monitor):
                              float(l1), float(l2), eps, steps, measure)
     else:
         rows, rows_T = S, ST
-        no_quad = np.zeros((1, 1))
+        unused = np.zeros((1, 1))  # the kernel's placeholder for a term it does not use
 
         def sweep(Ss, U, other, l1, l2, *, measure, steps=True):
             """Rows of the stored entries Ss ≈ Uᵀ·other in the stored-entry kernel;
@@ -161,8 +161,8 @@ def solve(X, W, H, *, params, monitor):
             lin, quad = linear_quad(Ss, other)
             return over_rows(stored_rows, Ss.shape[0], n_threads, Ss.indptr, Ss.cols, Ss.values,
                              U, np.ascontiguousarray(other.T, dtype=np.float64),
-                             np.zeros((1, 1)) if lin is None else lin,
-                             no_quad if quad is None else quad, beta == 2, float(l1),
+                             unused if lin is None else lin,
+                             unused if quad is None else quad, beta == 2, float(l1),
                              float(l2), EPSILON, steps, measure, indptr=Ss.indptr)
 
     def objective(measured, Wt, H):
