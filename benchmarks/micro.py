@@ -7,7 +7,7 @@
         # time to 1 / 0.1 / 0.01 % of the best per driver setting, from several starts
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
     benchmarks/.venv/bin/python benchmarks/micro.py memory       # (e): RSS a fit adds, per library
-    benchmarks/.venv/bin/python benchmarks/micro.py kl-kernel    # (c): KL row kernel, its settings
+    benchmarks/.venv/bin/python benchmarks/micro.py kl-kernel    # (c): KL row kernel, sweep and log
     benchmarks/.venv/bin/python benchmarks/micro.py kl-fill      # KL: dense-row vs stored-entry kernel by fill
     benchmarks/.venv/bin/python benchmarks/micro.py kl-sparse    # KL on sparse word counts
     benchmarks/.venv/bin/python benchmarks/micro.py masked       # missing='mask': LS and KL
@@ -280,8 +280,10 @@ def memory():
 
 def kl_kernel():
     """The KL Newton-CD row kernel on benchmark (c)'s X (float32 scratch, as the solver
-    runs it): one W-side sweep, one thread and all threads, as compiled and recompiled
-    with numba's Python error model (which tests every divisor)."""
+    runs it): one W-side sweep, on one thread and on all, without and with measuring
+    Σ x log WH (the H-side sweep measures, every iteration); then that measurement alone,
+    with the kernels' vectorisable log and with libm's (``np.log``, as numba compiles it).
+    Run at two commits to compare kernels."""
     import problems as P
     from numba import njit
 
@@ -291,17 +293,43 @@ def kl_kernel():
     X, W0, H0, _ = P.load(P.ensure_cached(P.get("c")))
     Z = np.ascontiguousarray(X, dtype=np.float32)
     O = H0.astype(np.float32)
-    args = (O, O * O, H0.sum(axis=1), 0.0, 0.0, np.float32(EPSILON), True, False)
-    python_model = njit(fastmath=K._FASTMATH, cache=False, nogil=True,
-                        error_model="python")(K.kl_dense_rows.py_func)
-    for name, kernel in (("error_model='numpy' (nmfkit)", K.kl_dense_rows),
-                         ("error_model='python'", python_model)):
+    for measure in (False, True):
+        args = (O, H0.sum(axis=1), 0.0, 0.0, np.float32(EPSILON), True, measure)
         for n_threads in sorted({1, K.threads()}):
-            run = lambda U: K.over_rows(kernel, Z.shape[0], n_threads, Z, U, *args)  # noqa: E731
+            run = lambda U: K.over_rows(K.kl_dense_rows, Z.shape[0], n_threads, Z, U, *args)  # noqa: E731
             run(W0.T.copy())  # compile
-            ms = _median_ms(run, lambda: np.array(W0.T, order="C"))
-            print(f"{name:30s} {n_threads} thread(s): {ms:7.2f} ms per W-side sweep "
-                  f"({Z.shape[0]} x {Z.shape[1]}, k={O.shape[0]})")
+            ms = _median_ms(run, lambda: np.array(W0.T, order="C"), repeats=11)
+            print(f"{'measured' if measure else 'plain':8s} {n_threads} thread(s): {ms:6.2f} ms "
+                  f"per W-side sweep ({Z.shape[0]} x {Z.shape[1]}, k={O.shape[0]})")
+
+    @njit(fastmath=K._FASTMATH, nogil=True, error_model="numpy")
+    def libm_xlogy(x, y):
+        acc = 0.0
+        for j in range(y.shape[0]):
+            acc += x[j] * np.log(np.float64(y[j]))
+        return acc
+
+    @njit(fastmath=K._FASTMATH, nogil=True, error_model="numpy")
+    def libm32_xlogy(x, y):  # the log in y's precision: float32 here (the kernels to e177a25)
+        acc = 0.0
+        for j in range(y.shape[0]):
+            acc += x[j] * np.log(y[j])
+        return acc
+
+    @njit(nogil=True)
+    def over_X(xlogy, Z, Y):
+        total = 0.0
+        for i in range(Z.shape[0]):
+            total += xlogy(Z[i], Y[i])
+        return total
+
+    Y = np.maximum(W0.astype(np.float32) @ O, np.float32(EPSILON))
+    for name, xlogy in (("kernels' _log", K._xlogy), ("np.log float64", libm_xlogy),
+                        ("np.log float32", libm32_xlogy)):
+        over_X(xlogy, Z, Y)
+        ms = _median_ms(lambda _: over_X(xlogy, Z, Y), lambda: None, repeats=11)
+        print(f"Σ x log y over X, {name:14s} one thread: {ms:6.2f} ms "
+              f"(= {over_X(xlogy, Z, Y):.10e})")
 
 
 def kl_fill():

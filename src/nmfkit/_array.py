@@ -486,9 +486,7 @@ def blas_threads_for(X, k):
     nnz = X.nnz if is_sparse(X) else X.shape[0] * X.shape[1]
     if 2.0 * nnz * k >= SMALL_PRODUCT_FLOPS:
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- stored entries

@@ -21,16 +21,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .._array import entry_cuts
 
-# Reassociation lets LLVM vectorise the sums (their order changes, not their precision:
-# they are accumulated in float64); no approximate division, no NaN/Inf assumptions.
-# error_model='numpy': a division by zero gives inf like numpy's instead of raising;
-# Python's model tests every divisor, which keeps the loops from vectorising (4.6x
-# slower, `benchmarks/micro.py kl-kernel`; WH is floored at eps, so no divisor is zero
-# anyway).
+# Reassociation lets LLVM vectorise the sums (their order changes; see SUM_BLOCK for
+# their precision); no approximate division, no NaN/Inf assumptions.
+# error_model='numpy': a division by zero gives inf like numpy's instead of raising
+# (WH is floored at eps, so no divisor is zero anyway).  Python's model, which tests
+# every divisor, kept the loops from vectorising with earlier numba releases; with
+# numba 0.68 the two measured the same (4.9 ms per sweep of benchmark (c), one thread;
+# `benchmarks/micro.py kl-kernel` at e177a25).
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 _FASTMATH = {"reassoc", "contract"}
 
@@ -71,18 +74,40 @@ def _row_model(y, U, i, O, eps, floor):
                 y[j] = eps
 
 
+#: Entries the KL sums add up in the scratch dtype before they join the float64 total.
+#: float32 sums in blocks of 256 (16 or 8 per SIMD lane) vectorise at full width, where
+#: float64 ones converted every term and halved it.  With o² formed in the loop (see
+#: _kl_sums), a W-side sweep of benchmark (c) on one thread went from 4.9 to 3.2 ms
+#: (`benchmarks/micro.py kl-kernel` at e177a25 and at this change), the blocks the larger
+#: part.  The price is a block sum's rounding, ~1e-7 relative, the size of the float32
+#: terms' own (tests/test_beta.py).
+SUM_BLOCK = 256
+
+
 @njit(fastmath=_FASTMATH, **_JIT)
-def _kl_sums(x, y, o, o2):
-    """(Σ_j o_j x_j/y_j, Σ_j o2_j x_j/y_j²) over a row: the data part of a KL variable's
-    gradient and curvature; one division per entry, sums in float64."""
+def _kl_sums(x, y, o):
+    """(Σ_j o_j x_j/y_j, Σ_j o_j² x_j/y_j²) over a row: the data part of a KL variable's
+    gradient and curvature; one division per entry, summed in y's dtype over blocks of
+    ``SUM_BLOCK`` entries and in float64 across blocks.  o² is formed here, not read:
+    the k rows of o and o² a row's steps read outgrow L1 (2 x 40 kB on benchmark (c)),
+    and a multiplication costs less than the load."""
     one = y.dtype.type(1.0)
     s = 0.0
     h = 0.0
-    for j in range(y.shape[0]):
-        inv = one / y[j]
-        q = x[j] * inv
-        s += q * o[j]
-        h += q * inv * o2[j]
+    for a in range(0, y.shape[0], SUM_BLOCK):
+        # slices, so the loop's index is known non-negative: an index numba might have
+        # to wrap around keeps LLVM from loading consecutive entries (5x slower)
+        b = min(a + SUM_BLOCK, y.shape[0])
+        xs, ys, os = x[a:b], y[a:b], o[a:b]
+        sb = y.dtype.type(0.0)
+        hb = y.dtype.type(0.0)
+        for j in range(ys.shape[0]):
+            inv = one / ys[j]
+            t = xs[j] * inv * os[j]
+            sb += t
+            hb += t * inv * os[j]
+        s += sb
+        h += hb
     return s, h
 
 
@@ -95,20 +120,72 @@ def _add_step(y, step, o, eps, floor):
         y[j] = v if (not floor or v > eps) else eps
 
 
+@intrinsic
+def _bits(typingctx, v):
+    """The 64 bits of a float64, as an int64 (a bitcast: no instruction, vectorises)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, b):
+    """The float64 whose 64 bits are ``b``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+_LN2 = 0.6931471805599453
+_MANTISSA = (1 << 52) - 1
+_EXPONENT_ONE = 1023 << 52
+_SQRT2 = 1.4142135623730951
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _log(v):
+    """Natural log of a positive, normal float64, to within 1 ulp or so of ``np.log``
+    (4e-16 relative in tests/test_beta.py), written so that a loop over it vectorises.
+
+    libm's log is a scalar call, and the KL objective needs Σ x log WH, one log per entry
+    of X, every iteration.  Over benchmark (c)'s X, on one thread, libm's log took
+    4.1 ms in float32 (what the kernels used to take; a whole W-side sweep took 4.9)
+    and 7.6 ms in float64; this one takes 0.9 ms, in float64 (`benchmarks/micro.py
+    kl-kernel`).
+
+    v = 2^e·m with m in [√½, √2) from the bits, and log m = 2 atanh(s) with
+    s = (m − 1)/(m + 1), |s| ≤ 0.172, summed to s²¹ (the next term is below 1e-17).
+    Zero, subnormal, infinite or NaN v are not handled: the kernels floor WH at eps
+    first.
+    """
+    b = _bits(v)
+    e = (b >> 52) - 1023
+    m = _from_bits((b & _MANTISSA) | _EXPONENT_ONE)
+    if m > _SQRT2:
+        m *= 0.5
+        e += 1
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = 1.0 / 21.0
+    for d in (19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0):
+        p = p * z + 1.0 / d
+    return e * _LN2 + 2.0 * s * p
+
+
 @njit(fastmath=_FASTMATH, **_JIT)
 def _xlogy(x, y):
     """Σ_j x_j log y_j in float64 (y ≥ eps: a zero of x adds 0·log y = 0)."""
     acc = 0.0
     for j in range(y.shape[0]):
-        acc += x[j] * np.log(y[j])
+        acc += x[j] * _log(np.float64(y[j]))
     return acc
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
+def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
     """One Gauss–Seidel Newton sweep of rows a:b of Z ≈ Uᵀ·O for KL; returns Σ z log(WH).
 
-    Z (m x n), O and O2 = O² (k x n) are in the scratch dtype; U (k x m) is the factor
+    Z (m x n) and O (k x n) are in the scratch dtype; U (k x m) is the factor
     swept in place (column i of U holds row i's k variables); ``linear`` (k) is Σ_j O_rj,
     where the zeros of X enter the gradient.  y = WH of the row is formed once, floored
     at ``eps`` like every later update of it.  With ``measure``, the return value is
@@ -120,7 +197,7 @@ def kl_dense_rows(Z, U, O, O2, linear, l1, l2, eps, steps, measure, a, b):
     for i in range(a, b):
         _row_model(y, U, i, O, eps, True)
         for r in range(U.shape[0] if steps else 0):
-            s, h = _kl_sums(Z[i], y, O[r], O2[r])
+            s, h = _kl_sums(Z[i], y, O[r])
             step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
@@ -154,7 +231,6 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     for i in range(a, b):
         longest = max(longest, indptr[i + 1] - indptr[i])
     G = np.empty((k, longest))
-    G2 = np.empty((k, longest))
     buffer = np.empty(longest)
     sums = np.zeros(2)
     shared = linear.shape[0] == 1
@@ -166,7 +242,6 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
             c = cols[p0 + q]
             for r in range(k):
                 G[r, q] = OT[c, r]
-                G2[r, q] = OT[c, r] * OT[c, r]
         _row_model(y, U, i, G, eps, not least_squares)
         for r in range(k if steps else 0):
             if least_squares:
@@ -175,7 +250,7 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
                     s += (xi[q] - y[q]) * G[r, q]
                 step = newton_step(U[r, i], -s, quad[i, r], l1, l2)
             else:
-                s, h = _kl_sums(xi, y, G[r], G2[r])
+                s, h = _kl_sums(xi, y, G[r])
                 step = newton_step(U[r, i], linear[0 if shared else i, r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
@@ -199,7 +274,7 @@ def xlogx_rows(Z, a, b):
         acc = 0.0
         for j in range(Z.shape[1]):
             z = np.float64(Z[i, j])
-            acc += z * np.log(z if z > 0.0 else 1.0)
+            acc += z * _log(z if z > 0.0 else 1.0)
         total += acc
     return total
 

@@ -38,7 +38,10 @@ layout's business, one of two compiled kernels:
   steps, each one pass over the row; rows are split over ``_kernels.threads()``
   threads.  2.7x less time per iteration than the numpy/BLAS row blocks it replaced,
   same steps (``benchmarks/profile_nmfkit.py c`` at f024e8b and at f4ed3d8: 18.4 and
-  6.7 ms).  Scratch is float32 where ``SCRATCH_FLOAT32`` says.
+  6.7 ms).  Scratch is float32 where ``SCRATCH_FLOAT32`` says.  Later, sums in
+  float32 blocks (``_kernels.SUM_BLOCK``) and a vectorised log (``_kernels._log``) took
+  a fit to 0.1 % of the best objective on benchmark (c) (18 iterations) from 0.11 to
+  0.08 s (`benchmarks/kl_speed.py` at e177a25 and at this change).
 - stored entries (:func:`._kernels.stored_rows`; sparse X, dense X with many zeros, and
   masked X): WH is needed at the stored (observed) entries only — the zeros of X enter
   g through Σ_j H_rj — so a sweep costs O(nnz·k), never O(mnk), and no m x n array is
@@ -75,11 +78,12 @@ DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
 
 #: Dense X of at least this many entries is swept in float32 scratch (X, WH and the
 #: other factor; the factors, the steps and the objective stay in the factors'
-#: precision, sums accumulated in float64).  float32 halves the bytes and doubles the
-#: SIMD width of every pass: 2.3x less time per iteration on the KL benchmark with the
-#: numpy/BLAS layout this was measured on, same iterations to every target.  The price:
-#: each Newton step carries a rounding error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and
-#: the objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
+#: precision; sums run in float32 blocks of ``_kernels.SUM_BLOCK``, in float64 across
+#: them).  float32 halves the bytes and doubles the SIMD width of every pass: 2.3x less
+#: time per iteration on the KL benchmark with the numpy/BLAS layout this was measured
+#: on, same iterations to every target.  The price: each Newton step carries a rounding
+#: error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and the
+#: objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
 #: smaller float64 problems, where time matters less, stay exact.
 SCRATCH_FLOAT32 = 1 << 20
 
@@ -149,7 +153,7 @@ def solve(X, W, H, *, params, monitor):
             """Rows of Zs ≈ Uᵀ·other in the dense kernel; Σ x log WH if measured."""
             O = other.astype(dtype)
             lin = other.sum(axis=1)
-            return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, O * O, lin,
+            return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, lin,
                              float(l1), float(l2), eps, steps, measure)
     else:
         rows, rows_T = S, ST
