@@ -562,3 +562,85 @@ def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, 
     plain, _ = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
                    tol=0, **kw)
     assert losses[-1] < plain.loss_curve_["loss"].iloc[-1]
+
+
+def _gamma_noise_case(seed, *, sparse_truth=False):
+    """A planted rank-4 product of Gamma(1) factors (with 60 % zeros if ``sparse_truth``)
+    times Gamma(2, ½) noise: the kind of data the β-divergences are for."""
+    rng = np.random.default_rng(seed)
+    W, H = rng.gamma(1.0, 1.0, (70, 4)), rng.gamma(1.0, 1.0, (4, 50))
+    if sparse_truth:
+        W *= rng.random(W.shape) < 0.4
+        H *= rng.random(H.shape) < 0.4
+    return W @ H * rng.gamma(2.0, 0.5, (70, 50)) + 1e-3
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 1.5, 3.0])
+def test_mu_beta_extrapolation_never_rises_and_gets_further(beta, monkeypatch):
+    """The β-divergence MU extrapolates by default: candidates are both accepted and
+    refused, every reported loss is the exact objective of its (kept, never rewritten)
+    pair, the losses never rise, and after the same iterations the fit is lower than
+    the plain updates' from the same start."""
+    from nmfkit.solvers import alternating, mu
+
+    X = _gamma_noise_case(4)
+    verdicts = []
+    real_next_beta = alternating.next_beta
+
+    def recording(accepted, *args):
+        verdicts.append(accepted)
+        return real_next_beta(accepted, *args)
+
+    monkeypatch.setattr(alternating, "next_beta", recording)
+    seen = []
+    model, W = fit(X, n_components=4, solver="mu", beta_loss=beta, init="random",
+                   random_state=0, max_iter=150, tol=0,
+                   callback=lambda it, W, H, loss: seen.append((W, H, loss)))
+    assert len(seen) == 150 and len(verdicts) == 149
+    assert any(verdicts) and not all(verdicts)
+    losses = np.array([loss for _, _, loss in seen])
+    assert np.all(np.diff(losses) <= 1e-12 * losses[1:])
+    for W_i, H_i, loss in seen[::25] + seen[-1:]:
+        assert beta_divergence(X, W_i, H_i, beta) == pytest.approx(loss, rel=1e-10)
+    np.testing.assert_array_equal(seen[-1][0], W)
+    monkeypatch.setattr(mu, "EXTRAPOLATE", False)
+    plain, _ = fit(X, n_components=4, solver="mu", beta_loss=beta, init="random",
+                   random_state=0, max_iter=150, tol=0)
+    assert losses[-1] < plain.loss_curve_["loss"].iloc[-1]
+
+
+def test_mu_extrapolated_candidates_are_floored_above_zero():
+    """An extrapolated MU start has no zero entry (MU cannot move a zero): entries the
+    step would take below CANDIDATE_FLOOR x the factor's mean sit at that floor, unless
+    the factor has an L1 penalty and the entry was below it already."""
+    from nmfkit.solvers import mu
+
+    new = np.array([[1.0, 0.2, 3.0], [0.5, 0.0, 2.0]])
+    prev = np.array([[0.5, 0.9, 3.0], [0.1, 0.4, 1.0]])
+    candidate = mu.floored_candidate(new, prev, 0.5)
+    floor = mu.CANDIDATE_FLOOR * new.mean()
+    expected = np.maximum(new + 0.5 * (new - prev), floor)
+    np.testing.assert_allclose(candidate, expected)
+    assert candidate.min() == pytest.approx(floor) and (candidate > 0).all()
+    np.testing.assert_array_equal(new, [[1.0, 0.2, 3.0], [0.5, 0.0, 2.0]])  # inputs untouched
+    # an L1-penalised factor: an entry already below the floor (here 0) is not lifted
+    kept = mu.floored_candidate(new, prev, 0.5, lift=False)
+    assert kept[1, 1] == 0.0
+    np.testing.assert_allclose(np.delete(kept.ravel(), 4), np.delete(expected.ravel(), 4))
+
+
+def test_masked_mu_does_not_extrapolate_by_default(monkeypatch):
+    """On observed entries only, MU runs plain updates (extrapolation measured worse
+    there): the restarted loop is not entered, and the losses never rise."""
+    from nmfkit.solvers import alternating
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("masked MU extrapolated")
+
+    monkeypatch.setattr(alternating, "restarted_iterations", refuse)
+    X = _gamma_noise_case(4)
+    X[np.random.default_rng(0).random(X.shape) < 0.2] = np.nan
+    model, _ = fit(X, n_components=4, solver="mu", beta_loss=1.5, missing="mask",
+                   init="random", random_state=0, max_iter=60, tol=0)
+    losses = model.loss_curve_["loss"].to_numpy()
+    assert len(losses) == 61 and np.all(np.diff(losses) <= 1e-12 * losses[1:])

@@ -134,6 +134,48 @@ def extrapolated(new, prev, beta):
     return _array.clip_nonnegative_(out)
 
 
+def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapolated):
+    """Iterations started from extrapolated points, with restarts (Ang & Gillis 2019),
+    for solvers whose objective is known only after an iteration: yields
+    ``(factors, loss)`` after each one, for ever (the caller stops).
+
+    ``iterate(factors) -> (factors, loss)`` is one whole iteration (every factor
+    updated once).  Each starts from ``candidate(U_k, U_{k−1}, step)`` of every factor
+    (``candidate`` may be one function per factor; the first iteration from U_0) and keeps its result if the objective is no higher than the
+    last; otherwise the iteration is run again from the plain U_k, and the step shrinks
+    (:func:`next_beta`).  The yielded objectives therefore never rise when the plain
+    iteration's do not.  The step starts at ``BETA0``.
+
+    ``in_place``: ``iterate`` writes into the arrays it is given.  Then it only ever gets
+    new arrays (a candidate, or a copy of U_k written into the refused candidate's), so
+    the yielded factors are never written into again and may be kept without a copy.
+    Otherwise ``iterate`` must return new arrays and leave its inputs as they were.
+    Newton-CD and the multiplicative β-divergence updates run on this; the alternating
+    driver below tests candidates more cheaply, from products it has anyway.
+    """
+    step, step_max, step_good = BETA0, 1.0, BETA0
+    prev = None
+    candidates = candidate if isinstance(candidate, tuple) else (candidate,) * len(factors)
+    while True:
+        last = factors
+        if prev is None:
+            start = tuple(_array.copy(U) for U in last) if in_place else last
+        else:
+            start = tuple(c(U, P, step) for c, U, P in zip(candidates, last, prev))
+        factors, loss_new = iterate(start)
+        if prev is not None:
+            step, step_max, step_good = next_beta(loss_new <= loss, step, step_max, step_good)
+            if loss_new > loss:  # the extrapolated start hurt: the plain iteration
+                if in_place:
+                    for U, L in zip(factors, last):
+                        U[...] = L
+                    factors, loss_new = iterate(factors)
+                else:
+                    factors, loss_new = iterate(last)
+        prev, loss = last, loss_new
+        yield factors, loss
+
+
 def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     """Objective of Tᵀ = [new + β(new − prev)]₊ (with B_W = HXᵀ), block by block.
 

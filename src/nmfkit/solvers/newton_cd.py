@@ -61,6 +61,8 @@ weight), in O(nnz·k) time and memory per iteration.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import _array
@@ -191,32 +193,21 @@ def solve(X, W, H, *, params, monitor):
     loss = objective(sweep(rows, Wt, H, 0.0, 0.0, measure=True, steps=False), Wt, H)
     monitor.start(loss)
 
-    # Extrapolation (module docstring).  Its iterations work on new arrays, so reported
-    # factors are never written into and the monitor keeps them without a copy.
+    # Extrapolation (module docstring): iterations on new arrays, so reported factors
+    # are never written into and the monitor keeps them without a copy.
     extrapolate = (EXTRAPOLATE if params.extrapolate is None else params.extrapolate) \
         and params.update_H
-    # (The step is not called β here: beta is the loss's β, which the sweeps read.)
-    step, step_max, step_good = alternating.BETA0, 1.0, alternating.BETA0
-    prev = None  # the accepted iterate before the current one
+
+    def whole(factors):
+        """One iteration, in place, as ``restarted_iterations`` calls it."""
+        return factors, iterate(*factors)
+
+    if extrapolate:
+        steps = alternating.restarted_iterations(whole, (Wt, H), loss, in_place=True)
+    else:
+        steps = (whole((Wt, H)) for _ in itertools.count())
     n_iter, stopped = 0, False
-    for n_iter in range(1, params.max_iter + 1):
-        if not extrapolate:
-            loss = iterate(Wt, H)
-        else:
-            last = (Wt, H)
-            if prev is None:
-                Wt, H = Wt.copy(), H.copy()
-            else:
-                Wt = alternating.extrapolated(last[0], prev[0], step)
-                H = alternating.extrapolated(last[1], prev[1], step)
-            loss_new = iterate(Wt, H)
-            if prev is not None:
-                step, step_max, step_good = alternating.next_beta(
-                    loss_new <= loss, step, step_max, step_good)
-                if loss_new > loss:  # the extrapolated start hurt: the plain iteration
-                    Wt[...], H[...] = last
-                    loss_new = iterate(Wt, H)
-            prev, loss = last, loss_new
+    for n_iter, ((Wt, H), loss) in zip(range(1, params.max_iter + 1), steps):
         if monitor(n_iter, Wt.T, H, loss, fresh=extrapolate):
             stopped = True
             break
