@@ -22,6 +22,12 @@ increases (their Theorem 1); γ = 1 (the heuristic update) is not monotone outsi
 weight in the divergence, so the same majorisation holds).  How WH is evaluated —
 dense, at the stored entries of sparse X, or at the observed entries — is
 :class:`nmfkit.objectives.BetaData`'s business.
+
+Between these iterations, extrapolation with restarts (Ang & Gillis 2019) on the loop
+Newton-CD uses (:func:`alternating.restarted_iterations`): an iteration starts from an
+extrapolated pair, floored above zero (:data:`CANDIDATE_FLOOR`), and is run again from
+the plain pair if it raised the objective, so the reported objectives never rise.  Not
+on masked fits (:data:`EXTRAPOLATE_MASKED`).
 """
 from __future__ import annotations
 
