@@ -422,12 +422,14 @@ def test_kl_sums_in_blocks_match_float64_sums():
         x = rng.poisson(2.0, n).astype(np.float64)
         y, o = rng.uniform(0.1, 5.0, n), rng.uniform(0.0, 2.0, n)
         exact = (float(np.sum(o * x / y)), float(np.sum(o * o * x / y**2)))
-        assert _kernels._kl_sums(x, y, o) == pytest.approx(exact, rel=1e-13)
+        assert _kernels._kl_sums(x, y, o, o * o, 0.0) == pytest.approx(exact, rel=1e-13)
+        assert _kernels._kl_sums(x, y, o, None, 0.0) == pytest.approx(exact, rel=1e-13)
+        assert _kernels._kl_sums_in_blocks(x, y, o) == pytest.approx(exact, rel=1e-13)
         x32, y32, o32 = (a.astype(np.float32) for a in (x, y, o))
         exact32 = tuple(float(np.sum(t)) for t in (
             o32.astype(float) * x32 / y32.astype(float),
             o32.astype(float) ** 2 * x32 / y32.astype(float) ** 2))
-        assert _kernels._kl_sums(x32, y32, o32) == pytest.approx(exact32, rel=2e-6)
+        assert _kernels._kl_sums_in_blocks(x32, y32, o32) == pytest.approx(exact32, rel=2e-6)
 
 
 def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():

@@ -74,38 +74,49 @@ def _row_model(y, U, i, O, eps, floor):
                 y[j] = eps
 
 
-#: Entries the KL sums add up in the scratch dtype before they join the float64 total.
-#: float32 sums in blocks of 256 (16 or 8 per SIMD lane) vectorise at full width, where
-#: float64 ones converted every term and halved it.  With o² formed in the loop (see
-#: _kl_sums), a W-side sweep of benchmark (c) on one thread went from 4.9 to 3.2 ms
-#: (`benchmarks/micro.py kl-kernel` at e177a25 and at this change), the blocks the larger
-#: part.  The price is a block sum's rounding, ~1e-7 relative, the size of the float32
-#: terms' own (tests/test_beta.py).
+#: Entries the dense kernel's KL sums add up in its scratch dtype before they join the
+#: float64 total.  float32 sums in blocks of 256 (16 or 8 per SIMD lane) vectorise at
+#: full width, where float64 ones converted every term and halved it.  With o² formed in
+#: the loop (:func:`_kl_sums_in_blocks`), a W-side sweep of benchmark (c) on one thread
+#: went from 4.9 to 3.2 ms (`benchmarks/micro.py kl-kernel` at e177a25 and at 452ac11),
+#: the blocks the larger part.  The price is a block sum's rounding, ~1e-7 relative, the
+#: size of the float32 terms' own (tests/test_beta.py).
 SUM_BLOCK = 256
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def _kl_sums(x, y, o):
-    """(Σ_j o_j x_j/y_j, Σ_j o_j² x_j/y_j²) over a row: the data part of a KL variable's
-    gradient and curvature; one division per entry, summed in y's dtype over blocks of
-    ``SUM_BLOCK`` entries and in float64 across blocks.  o² is formed here, not read:
-    the k rows of o and o² a row's steps read outgrow L1 (2 x 40 kB on benchmark (c)),
-    and a multiplication costs less than the load."""
+def _kl_sums(x, y, o, o2, zero):
+    """(Σ_j o_j x_j/y_j, Σ_j o2_j x_j/y_j²) over a row (o2 = o², or None to form it
+    here): the data part of a KL variable's gradient and curvature; one division per
+    entry, summed in the type of ``zero`` (float64 for the stored-entry kernel; the
+    dense kernel sums blocks in its scratch dtype, :func:`_kl_sums_in_blocks`)."""
     one = y.dtype.type(1.0)
+    s = zero
+    h = zero
+    for j in range(y.shape[0]):
+        inv = one / y[j]
+        q = x[j] * inv
+        s += q * o[j]
+        # (o2 is None: decided when numba compiles, not per entry)
+        h += q * inv * (o[j] * o[j] if o2 is None else o2[j])
+    return s, h
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _kl_sums_in_blocks(x, y, o):
+    """:func:`_kl_sums` summed in y's dtype over blocks of ``SUM_BLOCK`` entries and in
+    float64 across blocks, with o² formed in the loop: the k rows of o and o² a dense
+    row's steps read outgrow L1 (2 x 40 kB on benchmark (c)), and there a
+    multiplication costs less than the load.  (The stored-entry kernel's rows are short
+    and gathered: there, reading its gathered o² was faster.)"""
+    zero = y.dtype.type(0.0)
     s = 0.0
     h = 0.0
     for a in range(0, y.shape[0], SUM_BLOCK):
         # slices, so the loop's index is known non-negative: an index numba might have
         # to wrap around keeps LLVM from loading consecutive entries (5x slower)
         b = min(a + SUM_BLOCK, y.shape[0])
-        xs, ys, os = x[a:b], y[a:b], o[a:b]
-        sb = y.dtype.type(0.0)
-        hb = y.dtype.type(0.0)
-        for j in range(ys.shape[0]):
-            inv = one / ys[j]
-            t = xs[j] * inv * os[j]
-            sb += t
-            hb += t * inv * os[j]
+        sb, hb = _kl_sums(x[a:b], y[a:b], o[a:b], None, zero)
         s += sb
         h += hb
     return s, h
@@ -197,7 +208,7 @@ def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
     for i in range(a, b):
         _row_model(y, U, i, O, eps, True)
         for r in range(U.shape[0] if steps else 0):
-            s, h = _kl_sums(Z[i], y, O[r])
+            s, h = _kl_sums_in_blocks(Z[i], y, O[r])
             step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
@@ -231,6 +242,7 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     for i in range(a, b):
         longest = max(longest, indptr[i + 1] - indptr[i])
     G = np.empty((k, longest))
+    G2 = np.empty((k, longest))
     buffer = np.empty(longest)
     sums = np.zeros(2)
     shared = linear.shape[0] == 1
@@ -242,6 +254,7 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
             c = cols[p0 + q]
             for r in range(k):
                 G[r, q] = OT[c, r]
+                G2[r, q] = OT[c, r] * OT[c, r]
         _row_model(y, U, i, G, eps, not least_squares)
         for r in range(k if steps else 0):
             if least_squares:
@@ -250,7 +263,7 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
                     s += (xi[q] - y[q]) * G[r, q]
                 step = newton_step(U[r, i], -s, quad[i, r], l1, l2)
             else:
-                s, h = _kl_sums(xi, y, G[r])
+                s, h = _kl_sums(xi, y, G[r], G2[r], 0.0)
                 step = newton_step(U[r, i], linear[0 if shared else i, r] - s, h, l1, l2)
             if step != 0.0:
                 U[r, i] += step

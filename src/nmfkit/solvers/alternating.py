@@ -141,8 +141,9 @@ def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapol
 
     ``iterate(factors) -> (factors, loss)`` is one whole iteration (every factor
     updated once).  Each starts from ``candidate(U_k, U_{k−1}, step)`` of every factor
-    (``candidate`` may be one function per factor; the first iteration from U_0) and keeps its result if the objective is no higher than the
-    last; otherwise the iteration is run again from the plain U_k, and the step shrinks
+    (``candidate`` may be a tuple, one function per factor; the first iteration starts
+    from U_0) and keeps its result if the objective is no higher than the last;
+    otherwise the iteration is run again from the plain U_k, and the step shrinks
     (:func:`next_beta`).  The yielded objectives therefore never rise when the plain
     iteration's do not.  The step starts at ``BETA0``.
 
