@@ -312,7 +312,19 @@ def test_lean_driver_never_writes_into_kept_factors(lean_fits):
     assert len(ids) == 1
 
 
-def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, monkeypatch):
+@pytest.fixture
+def python_sigint():
+    """SIGINT raises KeyboardInterrupt during the test, as in a terminal, whatever the
+    test runner inherited (a runner started in the background ignores SIGINT)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, monkeypatch,
+                                                                  python_sigint):
     """Ctrl-C (a real SIGINT) while W's blocks are being updated in place: the update
     and its report finish first, so the fit keeps a pair whose objective is the one
     recorded.  An exception from inside the update leaves nothing half-written behind:
@@ -354,7 +366,7 @@ def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, mon
                    solver="hals").fit(X)
 
 
-def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
+def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends(python_sigint):
     import contextlib
     import signal
     import threading
@@ -374,6 +386,12 @@ def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
     worker.start()
     worker.join()
     assert isinstance(seen[0], contextlib.nullcontext)
+    # Where SIGINT is ignored it stays ignored: nothing is installed, nothing raised.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with _array.interrupts_deferred():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_lean_sparse_fit_holds_one_copy_of_W(lean_fits, monkeypatch):

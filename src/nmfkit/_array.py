@@ -378,12 +378,15 @@ def map_threads(fn, items):
 def interrupts_deferred():
     """A context in which Ctrl-C (SIGINT) is held back and delivered when it ends: for
     work that writes into arrays in place and must not be left half done.  Outside the
-    main thread (where Python never delivers signals) it does nothing."""
+    main thread (where Python never delivers signals) it does nothing; nor where SIGINT
+    is ignored (a process started in the background: there is nothing to hold back) or
+    handled outside Python (a handler it could not put back)."""
     import contextlib
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
         return contextlib.nullcontext()
 
     @contextlib.contextmanager
