@@ -184,11 +184,39 @@ def _targets(curve, best, seconds, digits=2):
     return "; ".join(cells)
 
 
+def _word_counts():
+    """Word counts of the critics' texts (bokeh-sampledata's movies database), sparse."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from nmfkit.datasets import load_movies
+
+    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
+    return CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
+
+
+def _fit_curve(X, k, start, seconds, **kw):
+    """:func:`_curve` of an nmfkit fit (tol=0) from ``start``: a (W, H) pair, or the
+    random_state of a random start."""
+    import nmfkit
+
+    custom = isinstance(start, tuple)
+
+    def fit(callback):
+        model = nmfkit.NMF(k, tol=0, max_iter=10**6, callback=callback,
+                           init="custom" if custom else "random",
+                           random_state=None if custom else start, **kw)
+        if custom:
+            model.fit(X, W=start[0].copy(), H=start[1].copy())
+        else:
+            model.fit(X)
+
+    return _curve(fit, seconds)
+
+
 def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
     """Time to 1 / 0.1 / 0.01 % of the best objective any setting reached from the same
     start, for each setting of the driver's constants (``NAME=value``, comma-separated
     for several), from several starts (0: the benchmark's own W0, H0)."""
-    import nmfkit
     import problems as P
     from nmfkit.solvers import alternating
 
@@ -203,9 +231,7 @@ def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
                 name, value = item.split("=")
                 setattr(alternating, name, type(saved[name])(float(value)))
             try:
-                curve = _curve(lambda callback: nmfkit.NMF(
-                    prob.k, init="custom", tol=0, max_iter=10**6, callback=callback).fit(
-                        X, W=W0.copy(), H=H0.copy()), seconds)
+                curve = _fit_curve(X, prob.k, (W0, H0), seconds)
             finally:
                 for name, value in saved.items():
                     setattr(alternating, name, value)
@@ -367,12 +393,8 @@ def kl_sparse():
     """KL Newton-CD on sparse counts: ms per iteration of a 100-iteration fit (k = 20) on
     the word counts of the critics' texts (bokeh-sampledata's movies database)."""
     import nmfkit
-    from sklearn.feature_extraction.text import CountVectorizer
 
-    from nmfkit.datasets import load_movies
-
-    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
-    X = CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
+    X = _word_counts()
 
     def fit(iters):
         with warnings.catch_warnings():
@@ -419,26 +441,21 @@ def cd_extrapolate():
     counts (KL, k = 20) and Poisson counts of a planted rank-10 matrix with 3 % of
     entries observed (k = 10; observed zeros are stored as zeros)."""
     import scipy.sparse as sp
-    from sklearn.feature_extraction.text import CountVectorizer
 
-    import nmfkit
     import problems as P
-    from nmfkit.datasets import load_movies
     from nmfkit.solvers import newton_cd
 
     Xc, Wc, Hc, _ = P.load(P.ensure_cached(P.get("c")))
     cases = [(f"(c) start {s}", Xc, {"beta_loss": "kullback-leibler"},
               (Wc, Hc) if s == 0 else P.initial_factors(Xc, 10, seed=s), 10, 1.5)
              for s in (0, 1, 2)]
-    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
-    counts = CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
-    cases.append(("word counts", counts, {"beta_loss": "kullback-leibler"}, None, 20, 3.0))
+    cases.append(("word counts", _word_counts(), {"beta_loss": "kullback-leibler"}, 0, 20, 3.0))
     rng = np.random.default_rng(0)
     counts_full = rng.poisson(4 * rng.random((5000, 10)) @ rng.random((10, 2000))).astype(float)
     rows, cols = np.nonzero(rng.random(counts_full.shape) < 0.03)
     masked = sp.csr_matrix((counts_full[rows, cols], (rows, cols)), shape=counts_full.shape)
     for loss in ("frobenius", "kullback-leibler"):
-        cases.append((f"masked {loss}", masked, {"beta_loss": loss, "missing": "mask"}, None, 10,
+        cases.append((f"masked {loss}", masked, {"beta_loss": loss, "missing": "mask"}, 0, 10,
                       8.0))
     saved = newton_cd.EXTRAPOLATE
     try:
@@ -446,17 +463,7 @@ def cd_extrapolate():
             curves = {}
             for setting in (False, True, False, True):  # the first pair warms up
                 newton_cd.EXTRAPOLATE = setting
-
-                def fit(callback):
-                    model = nmfkit.NMF(k, solver="cd", tol=0, max_iter=10**6, callback=callback,
-                                       init="custom" if start else "random", random_state=0,
-                                       **kw)
-                    if start:
-                        model.fit(X, W=start[0].copy(), H=start[1].copy())
-                    else:
-                        model.fit(X)
-
-                curves[setting] = _curve(fit, seconds)
+                curves[setting] = _fit_curve(X, k, start, seconds, solver="cd", **kw)
             best = min(c[2] for curve in curves.values() for c in curve)
             for setting, curve in curves.items():
                 label = "extrapolated" if setting else "plain"
@@ -477,7 +484,6 @@ def mu_extrapolate():
     sparse); planted rank-10 matrices with 20 % of entries missing (missing='mask'),
     least squares and KL (nmfkit's default there is plain; here they extrapolate
     like the others)."""
-    import nmfkit
     import problems as P
     from nmfkit.solvers import mu
 
@@ -498,14 +504,8 @@ def mu_extrapolate():
     Xc, Wc, Hc, _ = P.load(P.ensure_cached(P.get("c")))
     cases.append(("(c) KL, benchmark start", Xc, {"beta_loss": "kullback-leibler"}, (Wc, Hc),
                   10, 5.0))
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    from nmfkit.datasets import load_movies
-
-    texts = [t for t in load_movies()["consensus"] if isinstance(t, str)]
-    counts = CountVectorizer(min_df=2, stop_words="english").fit_transform(texts).astype(float)
-    cases.append(("word counts (sparse) KL, k=20", counts, {"beta_loss": "kullback-leibler"},
-                  0, 20, 5.0))
+    cases.append(("word counts (sparse) KL, k=20", _word_counts(),
+                  {"beta_loss": "kullback-leibler"}, 0, 20, 5.0))
     for seed, loss in ((1, "frobenius"), (2, "frobenius"), (2, "kullback-leibler")):
         rng = np.random.default_rng(seed)
         Xm = rng.random((600, 10)) @ rng.random((10, 400)) + 0.05 * rng.random((600, 400))
@@ -521,18 +521,7 @@ def mu_extrapolate():
             curves = {}
             for label, (extrapolate, mu.CANDIDATE_FLOOR) in settings.items():
                 mu.EXTRAPOLATE = mu.EXTRAPOLATE_MASKED = extrapolate
-
-                def fit(callback):
-                    custom = isinstance(start, tuple)
-                    model = nmfkit.NMF(k, solver="mu", tol=0, max_iter=10**6, callback=callback,
-                                       init="custom" if custom else "random",
-                                       random_state=None if custom else start, **kw)
-                    if custom:
-                        model.fit(X, W=start[0].copy(), H=start[1].copy())
-                    else:
-                        model.fit(X)
-
-                curves[label] = _curve(fit, seconds)
+                curves[label] = _fit_curve(X, k, start, seconds, solver="mu", **kw)
             best = min(c[2] for curve in curves.values() for c in curve)
             for label, curve in curves.items():
                 print(f"{name:32s} {label:11s} " + _targets(curve, best, seconds)

@@ -106,11 +106,8 @@ def floored_candidate(new, prev, step, *, lift=True):
     """[new + step·(new − prev)] floored at ``CANDIDATE_FLOOR`` times new's mean; with
     ``lift=False``, entries of new already below that floor stay as they are."""
     xp = _array.namespace(new, prev)
-    out = new - prev
-    out *= step
-    out += new
-    floor = CANDIDATE_FLOOR * float(xp.mean(new))
-    out = xp.maximum(out, floor)
+    floor = CANDIDATE_FLOOR * float(xp.mean(new))  # ≥ 0: max(x, floor) = max([x]₊, floor)
+    out = xp.maximum(alternating.extrapolated(new, prev, step), floor)
     return out if lift else xp.where(new > floor, out, new)
 
 
