@@ -158,6 +158,72 @@ def float32_loss():
           f"matrices in float32 {100 * (before / exact - 1):+.3f} %")
 
 
+def float32_noise():
+    """Rounding error of the float32 phase's objective (float32 products with X, float64
+    Gram matrices and sums) on dense problems, against the exact objective of the same
+    factors, and against nmfkit.solvers.precision's estimate without NOISE_FACTOR."""
+    import nmfkit
+    import problems as P
+    from nmfkit import _array
+    from nmfkit.solvers import alternating
+
+    def measure(name, X, k):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = nmfkit.NMF(k, init="nndsvda", tol=0, max_iter=60, random_state=0)
+            W = model.fit_transform(X)
+        H, normX2, errors = model.components_, _array.squared_norm(X), []
+        X32 = X.astype(np.float32)
+        for seed in range(5):  # five points near the iterate
+            rng = np.random.default_rng(seed)
+            W32 = (W * (1 + 1e-3 * rng.random(W.shape))).astype(np.float32)
+            H32 = (H * (1 + 1e-3 * rng.random(H.shape))).astype(np.float32)
+            B = _array.H_times_Xt(H32, X32)
+            rounded = alternating._objective(normX2, _array.vdot64(B, W32.T),
+                                             _array.gram64(W32.T), _array.gram64(H32), 0.0)
+            exact = 0.5 * _array.dense_residual_squared_norm(X, W32.astype(float),
+                                                             H32.astype(float))
+            errors.append(abs(rounded - exact))
+        estimate = 2.0 ** -23 * 0.5 * normX2 / np.sqrt(k * min(X.shape))
+        print(f"{name}: objective / ½‖X‖² {exact / (0.5 * normX2):.1e}; error / objective "
+              f"up to {max(errors) / exact:.1e}; error / estimate: median "
+              f"{np.median(errors) / estimate:.2f}, max {max(errors) / estimate:.2f}")
+
+    X, _, _, _ = P.load(P.ensure_cached(P.get("a")))
+    measure("(a) 4,000 x 1,500, k=30", X, 30)
+    rng = np.random.default_rng(0)
+    for level in (1e-1, 1e-3, 1e-5):
+        T = rng.random((3000, 20)) @ rng.random((20, 1000))
+        measure(f"planted 3,000 x 1,000, k=20, relative noise {level:g}",
+                np.clip(T * (1 + level * rng.standard_normal(T.shape)), 0, None), 20)
+    T = rng.random((3000, 20)) @ rng.random((20, 1000)) + 50
+    measure("planted plus an offset of 50, k=20", T + rng.random(T.shape), 20)
+    measure("uniform 3,000 x 1,000, k=20", rng.random((3000, 1000)), 20)
+
+
+def float32_phase(seconds=2.0):
+    """Time to 1 / 0.1 / 0.01 % of the best objective with and without the float32
+    phase (nmfkit.solvers.precision), on planted dense float64 problems of several
+    sizes, from the same random start; MIN_ENTRIES is lifted for the comparison."""
+    from nmfkit.solvers import precision
+
+    saved = precision.MIN_ENTRIES, precision.ENABLED
+    precision.MIN_ENTRIES = 0
+    try:
+        for m, n, k in [(300, 300, 10), (500, 500, 10), (1000, 1000, 10), (1000, 1000, 30),
+                        (2000, 1000, 20)]:
+            X, W0, H0 = _planted(0, m, n, k, np.float64)
+            curves = []
+            for enabled in (False, True):
+                precision.ENABLED = enabled
+                curves.append(_fit_curve(X, k, (W0, H0), seconds, solver="hals"))
+            best = min(c[2] for curve in curves for c in curve)
+            for enabled, curve in zip(("float64 only", "float32 first"), curves):
+                print(f"{m:,} x {n:,}, k={k}, {enabled}: " + _targets(curve, best, seconds, 3))
+    finally:
+        precision.MIN_ENTRIES, precision.ENABLED = saved
+
+
 def _curve(fit, seconds):
     """(seconds, iteration, loss) after every iteration of ``fit(callback)`` for ``seconds``."""
     curve, t0 = [], [0.0]
@@ -217,24 +283,34 @@ def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
     """Time to 1 / 0.1 / 0.01 % of the best objective any setting reached from the same
     start, for each setting of the driver's constants (``NAME=value``, comma-separated
     for several), from several starts (0: the benchmark's own W0, H0)."""
+    import importlib
+
     import problems as P
-    from nmfkit.solvers import alternating
 
     prob = P.get(problem)
     X, W_bench, H_bench, _ = P.load(P.ensure_cached(prob))
-    saved = {name: getattr(alternating, name) for name in dir(alternating) if name.isupper()}
+
+    def where(item):  # NAME (alternating's) or module.NAME (a module of nmfkit.solvers)
+        module, _, name = item.split("=")[0].rpartition(".")
+        return importlib.import_module(f"nmfkit.solvers.{module or 'alternating'}"), name
+
     for start in starts:
         W0, H0 = (W_bench, H_bench) if start == 0 else P.initial_factors(X, prob.k, seed=start)
         curves = []
         for setting in settings:
+            saved = []
             for item in filter(None, setting.split(",")):
-                name, value = item.split("=")
-                setattr(alternating, name, type(saved[name])(float(value)))
+                module, name = where(item)
+                old = getattr(module, name)
+                saved.append((module, name, old))
+                value = item.split("=")[1]
+                setattr(module, name, value == "True" if isinstance(old, bool)
+                        else type(old)(float(value)))
             try:
                 curve = _fit_curve(X, prob.k, (W0, H0), seconds)
             finally:
-                for name, value in saved.items():
-                    setattr(alternating, name, value)
+                for module, name, old in saved:
+                    setattr(module, name, old)
             curves.append(curve)
         best = min(c[2] for curve in curves for c in curve)
         for setting, curve in zip(settings, curves):
@@ -580,10 +656,11 @@ def w_candidates(iterations=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "knobs", "sklearn-w0",
+    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "float32-noise", "float32-phase", "knobs", "sklearn-w0",
                                      "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates", "clip", "cd-extrapolate", "mu-extrapolate"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
-    ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run")
+    ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run (NAME: "
+                    "alternating's, or module.NAME for another module of nmfkit.solvers)")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
     ap.add_argument("--seconds", type=float, default=20.0, help="knobs: length of each run")
     args = ap.parse_args()
@@ -598,6 +675,7 @@ def main():
               args.seconds)
         return
     {"sweep": sweep, "products": products, "float32-loss": float32_loss,
+     "float32-noise": float32_noise, "float32-phase": float32_phase,
      "sklearn-w0": sklearn_w0, "memory": memory, "kl-kernel": kl_kernel,
      "kl-fill": kl_fill, "kl-sparse": kl_sparse, "masked": masked,
      "setup": setup, "w-candidates": w_candidates, "clip": clip, "cd-extrapolate": cd_extrapolate,

@@ -46,6 +46,17 @@ def tfidf_like(m=300, n=500, seed=0):
     return sp.csr_matrix(X)
 
 
+@pytest.fixture
+def python_sigint():
+    """SIGINT raises KeyboardInterrupt during the test, as in a terminal, whatever the
+    test runner inherited (a runner started in the background ignores SIGINT)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="session")
 def dense_problem():
     return planted(60, 40, 5, noise=0.05, seed=1)[0]

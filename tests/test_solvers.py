@@ -312,17 +312,6 @@ def test_lean_driver_never_writes_into_kept_factors(lean_fits):
     assert len(ids) == 1
 
 
-@pytest.fixture
-def python_sigint():
-    """SIGINT raises KeyboardInterrupt during the test, as in a terminal, whatever the
-    test runner inherited (a runner started in the background ignores SIGINT)."""
-    import signal
-
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, monkeypatch,
                                                                   python_sigint):
     """Ctrl-C (a real SIGINT) while W's blocks are being updated in place: the update

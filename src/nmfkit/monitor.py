@@ -120,6 +120,11 @@ class Monitor:
             return True
         return False
 
+    def resume(self):
+        """Take back a convergence verdict: the fit goes on (a float32 phase that met
+        the rule hands over to float64, :mod:`nmfkit.solvers.precision`)."""
+        self.converged, self.stop_reason = False, "max_iter"
+
     def close(self):
         if self._bar is not None:
             self._bar.close()

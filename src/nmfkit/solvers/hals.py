@@ -11,13 +11,14 @@ A, B cost O(nnz·k), so several sweeps reuse the same A, B; they stop when a swe
 changes U by less than a tenth of the first sweep's change, or when their
 estimated cost reaches half that of the products (:func:`alternating.repeat`).
 Between iterations, extrapolation with restarts (Ang & Gillis 2019) is on by default.
+A large dense float64 X is fitted in float32 first (:mod:`nmfkit.solvers.precision`).
 
 ``solver='cd'`` is this solver: scikit-learn's coordinate descent is HALS.
 """
 from __future__ import annotations
 
 from .. import _array
-from . import alternating
+from . import alternating, precision
 
 def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
     """One in-place Gauss–Seidel sweep over the rows of U; returns ‖ΔU‖².
@@ -67,5 +68,9 @@ def update(U, A, B, l1, l2, state):
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by accelerated HALS; see the module docstring."""
     extrapolate = True if params.extrapolate is None else params.extrapolate
-    return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                           extrapolate=extrapolate)
+
+    def run(X, W, H, *, params, monitor):
+        return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
+                               extrapolate=extrapolate)
+
+    return precision.float32_first(run, X, W, H, params=params, monitor=monitor)
