@@ -214,19 +214,23 @@ def test_monitor_resume_takes_back_a_convergence_verdict():
     assert [h[0] for h in monitor.history] == [0, 1, 2]
 
 
-def test_torch_tensors_take_the_same_path(phases, monkeypatch):
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_torch_tensors_take_the_same_path(phases, monkeypatch, device):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
     from nmfkit.init import initialize
     from nmfkit.solvers import get_solver
     from nmfkit.solvers.result import SolverParams
 
+    monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)
     X = _problem()
     W0, H0 = initialize(X, 6, "nndsvda")
-    params = SolverParams(max_iter=150)
-    ref = get_solver("hals")(X, W0, H0, params=params, monitor=Monitor(tol=0, max_iter=150))
-    out = get_solver("hals")(*(torch.from_numpy(A) for A in (X, W0, H0)), params=params,
-                             monitor=Monitor(tol=0, max_iter=150))
+    params = SolverParams(max_iter=400)  # converged: the two runs switch at different
+    # iterations (float32 rounding differs between the libraries), and end together
+    ref = get_solver("hals")(X, W0, H0, params=params, monitor=Monitor(tol=0, max_iter=400))
+    out = get_solver("hals")(*(torch.from_numpy(A).to(device) for A in (X, W0, H0)),
+                             params=params, monitor=Monitor(tol=0, max_iter=400))
     assert [r[0] for r in phases] == [np.float32, np.float64, torch.float32, torch.float64]
-    assert out.W.dtype == out.H.dtype == torch.float64
-    assert out.loss == pytest.approx(ref.loss, rel=1e-6)
+    assert out.W.dtype == out.H.dtype == torch.float64 and out.W.device.type == device
+    assert out.loss == pytest.approx(ref.loss, rel=1e-8)
