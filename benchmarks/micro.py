@@ -160,7 +160,7 @@ def float32_loss():
 
 def float32_noise():
     """Rounding error of the float32 phase's objective (float32 products with X, float64
-    Gram matrices and sums) on dense problems, against the exact objective of the same
+    Gram matrices and sums) on dense problems and (b), against the exact objective of the same
     factors, and against nmfkit.solvers.precision's estimate without NOISE_FACTOR."""
     import nmfkit
     import problems as P
@@ -191,6 +191,8 @@ def float32_noise():
 
     X, _, _, _ = P.load(P.ensure_cached(P.get("a")))
     measure("(a) 4,000 x 1,500, k=30", X, 30)
+    X, _, _, _ = P.load(P.ensure_cached(P.get("b")))
+    measure("(b) tf-idf 5,560 x 6,329, sparse, k=20", X, 20)
     rng = np.random.default_rng(0)
     for level in (1e-1, 1e-3, 1e-5):
         T = rng.random((3000, 20)) @ rng.random((20, 1000))
@@ -315,7 +317,7 @@ def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
         best = min(c[2] for curve in curves for c in curve)
         for setting, curve in zip(settings, curves):
             print(f"({problem}) start {start} {setting or 'defaults'}: "
-                  + _targets(curve, best, seconds))
+                  + _targets(curve, best, seconds, 3))
 
 
 def sklearn_w0():

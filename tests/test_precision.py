@@ -69,6 +69,24 @@ def test_starts_in_float32_and_ends_with_the_float64_objective(phases):
     assert exact == pytest.approx(frobenius(X, W64, reference.components_), rel=1e-10)
 
 
+def test_sparse_x_starts_in_float32_too(phases):
+    """A sparse X below SPARSE_MAX_NNZ: its float32 copy stays sparse; the fit ends at
+    the minimum a float64 fit reaches."""
+    X = _problem()
+    X = sp.csr_matrix(X * (X > np.median(X)))
+    model, W = _fit(X, tol=0, max_iter=600)
+    assert [r[0] for r in phases] == [np.float32, np.float64]
+    assert W.dtype == model.components_.dtype == np.float64
+    exact = frobenius(X, W, model.components_)
+    assert model.loss_curve_["loss"].iloc[-1] == pytest.approx(exact, rel=1e-10)
+    precision.ENABLED = False
+    try:
+        reference, W64 = _fit(X, tol=0, max_iter=600)
+    finally:
+        precision.ENABLED = True
+    assert exact == pytest.approx(frobenius(X, W64, reference.components_), rel=1e-9)
+
+
 def test_callbacks_see_the_input_dtype_and_one_numbering(phases, monkeypatch):
     monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)  # switch early
     seen = []
@@ -184,7 +202,7 @@ def test_a_fixed_h_stays_exact(phases, monkeypatch):
     assert result.loss == pytest.approx(frobenius(X, result.W, H), rel=1e-10)
 
 
-@pytest.mark.parametrize("case", ["float32", "sparse", "small", "disabled"])
+@pytest.mark.parametrize("case", ["float32", "large sparse", "small", "disabled"])
 def test_other_fits_run_in_their_own_dtype_throughout(case, monkeypatch):
     runs = []
     real = alternating.run
@@ -194,9 +212,10 @@ def test_other_fits_run_in_their_own_dtype_throughout(case, monkeypatch):
     if case == "float32":
         monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
         X = X.astype(np.float32)
-    elif case == "sparse":
+    elif case == "large sparse":
         monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
         X = sp.csr_matrix(X * (X > np.median(X)))
+        monkeypatch.setattr(precision, "SPARSE_MAX_NNZ", X.nnz)
     elif case == "disabled":
         monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
         monkeypatch.setattr(precision, "ENABLED", False)

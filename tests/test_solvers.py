@@ -223,10 +223,12 @@ def test_sparse_fit_peak_memory_is_a_few_factors():
 def lean_fits(monkeypatch):
     """Every sparse fit below runs the lean driver (small thresholds, two cores)."""
     from nmfkit import _array
-    from nmfkit.solvers import alternating
+    from nmfkit.solvers import alternating, precision
 
     monkeypatch.setattr(_array, "_cores", lambda: 2)
     monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 1)
+    # By default the float32 phase is for sparse X below the split size only; so here.
+    monkeypatch.setattr(precision, "SPARSE_MAX_NNZ", 1)
     monkeypatch.setattr(alternating, "LEAN_MIN_BYTES", 1)
     monkeypatch.setattr(alternating, "LEAN_BLOCK_BYTES", 6 * 8 * 64)  # 64 rows a block
     used = []

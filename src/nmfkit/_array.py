@@ -253,6 +253,14 @@ def gram64(U):
     return G
 
 
+def as_float32(X):
+    """X (dense of any backend, or scipy.sparse) as a float32 copy."""
+    if is_sparse(X):
+        return X.astype(np.float32)
+    xp = namespace(X)
+    return xp.astype(X, xp.float32)
+
+
 def like(A, U):
     """``A`` in ``U``'s dtype (no copy when it already is)."""
     return namespace(U).astype(A, U.dtype, copy=False)

@@ -20,10 +20,12 @@ float64 phase has the last word: the rule is tested again on its iterations).  A
 ``max_iter`` end the fit in either phase.  The monitor sees one fit: iterations are
 numbered on across the switch, callbacks and Ctrl-C snapshots get factors in the
 input's dtype, and the returned factors are in the input's dtype.  The float32 copy of
-X adds half of X's memory while the phase runs.
+X adds half of X's memory (dense; sparse: a copy of its indices and half of its values)
+while the phase runs.
 
-Only a dense float64 NumPy/PyTorch/CuPy X of at least :data:`MIN_ENTRIES` entries takes
-this path, and only with solvers that opt in (their ``solve`` goes through
+Only a float64 X of at least :data:`MIN_ENTRIES` entries (m·n) takes this path: dense
+(NumPy, PyTorch, CuPy), or sparse with fewer than :data:`SPARSE_MAX_NNZ` stored entries;
+and only with solvers that opt in (their ``solve`` goes through
 :func:`float32_first`; HALS does).
 """
 from __future__ import annotations
@@ -49,17 +51,30 @@ SWITCH_TOL = 1e-5
 #: estimate was 0.8-6.7 times the error measured on six dense problems (relative
 #: residuals from 4·10⁻⁵ to 0.24; `benchmarks/micro.py float32-noise`).
 NOISE_FACTOR = 10.0
+#: A sparse X takes the float32 phase only below this many stored entries, where its
+#: products run on one thread and the HALS passes over the factors (which read half the
+#: bytes in float32) are a large part of an iteration: on benchmark (b) (the critics'
+#: tf-idf, 62,425 entries, k = 20) 0.1 % of the best came in 0.025-0.032 s against
+#: 0.039-0.056 s from three starts (`benchmarks/micro.py knobs b precision.ENABLED=False
+#: precision.ENABLED=True --seconds 1`).  On (e) (20 M entries, products on all cores)
+#: it gained 0-10 % (1.00-1.09 against 1.03-1.14 s; two starts, two runs of `knobs e
+#: precision.ENABLED=False precision.SPARSE_MAX_NNZ=1e18 --starts 0,1 --seconds 3`)
+#: and its float32 copy of X would add 80 MB, a third of X, to a fit whose memory the
+#: benchmark holds against scikit-learn's.  Between the two sizes it is not measured:
+#: the bound is a judgment.
+SPARSE_MAX_NNZ = _array.SPLIT_MIN_NNZ
 #: Set to False to fit float64 input in float64 throughout.
 ENABLED = True
 
 
 def applies(X, W, H) -> bool:
     """Whether a fit of ``X ≈ WH`` runs a float32 phase first."""
-    if not ENABLED or _array.is_sparse(X) or X.ndim != 2:
+    if not ENABLED or X.ndim != 2 or X.shape[0] * X.shape[1] < MIN_ENTRIES:
+        return False
+    if _array.is_sparse(X) and X.nnz >= SPARSE_MAX_NNZ:
         return False
     xp = _array.namespace(X, W, H)
-    return (X.dtype == xp.float64 and W.dtype == xp.float64 and H.dtype == xp.float64
-            and X.shape[0] * X.shape[1] >= MIN_ENTRIES)
+    return X.dtype == xp.float64 and W.dtype == xp.float64 and H.dtype == xp.float64
 
 
 def float32_first(solve, X, W, H, *, params, monitor):
@@ -74,7 +89,7 @@ def float32_first(solve, X, W, H, *, params, monitor):
     noise = NOISE_FACTOR * 2.0 ** -23 * 0.5 * normX2 / math.sqrt(H.shape[0] * min(X.shape))
     first = _Phase(monitor, dtype=W.dtype, noise=noise)
     try:
-        low = solve(xp.astype(X, xp.float32), xp.astype(W, xp.float32),
+        low = solve(_array.as_float32(X), xp.astype(W, xp.float32),
                     xp.astype(H, xp.float32), params=params, monitor=first)
     except KeyboardInterrupt:
         if monitor.last is not None:
