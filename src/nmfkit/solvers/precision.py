@@ -47,9 +47,10 @@ MIN_ENTRIES = 1 << 18
 SWITCH_TOL = 1e-5
 #: The rounding error of the float32 objective is taken as NOISE_FACTOR·ε₃₂·½‖X‖²/√(k·
 #: min(m, n)) (ε₃₂ = 2⁻²³): the cross term ⟨HXᵀ, Wᵀ⟩ sums k·m rounded products that
-#: are each about ε₃₂ off, relative, with random signs.  Without the factor, the
-#: estimate was 0.8-6.7 times the error measured on six dense problems (relative
-#: residuals from 4·10⁻⁵ to 0.24; `benchmarks/micro.py float32-noise`).
+#: are each about ε₃₂ off, relative, with random signs.  The error measured was 0.8-6.7
+#: times the estimate without the factor on six dense problems (relative residuals
+#: from 4·10⁻⁵ to 0.24), and 0.2-0.5 times on the sparse (b) (`benchmarks/micro.py
+#: float32-noise`).
 NOISE_FACTOR = 10.0
 #: A sparse X takes the float32 phase only below this many stored entries, where its
 #: products run on one thread and the HALS passes over the factors (which read half the
