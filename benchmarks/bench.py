@@ -589,7 +589,8 @@ def main(argv=None):
         full = json.loads(target.read_text())
         for key, entry in results["problems"].items():
             entry["rerun"] = {"date": results["meta"]["date"], "argv": sys.argv[1:],
-                              "loadavg_before": results["meta"]["loadavg_before"]}
+                              "loadavg_before": results["meta"]["loadavg_before"],
+                              "nmfkit_commit": results["meta"].get("nmfkit_commit", "")}
             full["problems"][key] = entry
         target.write_text(json.dumps(full, indent=1, default=float))
         tmd = target.parent.parent / ("RESULTS-quick.md" if full.get("quick") else "RESULTS.md")

@@ -234,8 +234,10 @@ def render(res, json_name="results/results.json"):
         p = pe["problem"]
         L.append(f"## ({key}) {p['title']}\n")
         if pe.get("rerun"):
+            at = pe["rerun"].get("nmfkit_commit")
             L.append(f"*This problem comes from a separate run on {pe['rerun']['date']} "
-                     f"(`bench.py {' '.join(pe['rerun']['argv'])}`), merged into this file.*\n")
+                     + (f"with nmfkit at commit {at} " if at else "")
+                     + f"(`bench.py {' '.join(pe['rerun']['argv'])}`), merged into this file.*\n")
         shape = "x".join(map(str, pe["shape"]))
         fl = floor_of(pe)
         L.append(f"X: {shape}, {pe['nnz']:,} non-zeros, {pe['dtype']}"
