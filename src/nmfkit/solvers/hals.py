@@ -11,7 +11,7 @@ A, B cost O(nnz·k), so several sweeps reuse the same A, B; they stop when a swe
 changes U by less than a tenth of the first sweep's change, or when their
 estimated cost reaches half that of the products (:func:`alternating.repeat`).
 Between iterations, extrapolation with restarts (Ang & Gillis 2019) is on by default.
-A large dense float64 X is fitted in float32 first (:mod:`nmfkit.solvers.precision`).
+A large dense (or small sparse) float64 X is fitted in float32 first (:mod:`nmfkit.solvers.precision`).
 
 ``solver='cd'`` is this solver: scikit-learn's coordinate descent is HALS.
 """

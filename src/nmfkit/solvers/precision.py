@@ -1,7 +1,8 @@
-"""A float64 fit of dense X started in float32 (mixed precision).
+"""A float64 fit started in float32 (mixed precision).
 
 The two products with X are most of an iteration's time on a large dense X, and BLAS
-multiplies float32 about twice as fast as float64.  Until the objective nears its
+multiplies float32 about twice as fast as float64 (on a small sparse X, the passes over
+the factors are much of it, and they read half the bytes).  Until the objective nears its
 minimum, a float32 iteration makes the progress a float64 one makes, so a float64 fit
 runs its first iterations on float32 copies of X and of the factors, and finishes in
 float64 from where they ended.  The objective is always taken from the float64 data:
@@ -14,14 +15,14 @@ The float32 phase ends when its objective falls per iteration, on average over t
 monitor's window, by less than :data:`SWITCH_TOL` of itself or than the rounding error
 of its float32 products, whichever is larger (below that, the float32 objective cannot
 tell progress from rounding, and float32 iterates stall: on data with a large offset
-they stalled 15-20 % above the objective float64 then reached,
-`tests/test_precision.py`); or when the monitor's own stopping rule is met (then the
-float64 phase has the last word: the rule is tested again on its iterations).  A time limit, a callback asking to stop, or
-``max_iter`` end the fit in either phase.  The monitor sees one fit: iterations are
-numbered on across the switch, callbacks and Ctrl-C snapshots get factors in the
-input's dtype, and the returned factors are in the input's dtype.  The float32 copy of
-X adds half of X's memory (dense; sparse: a copy of its indices and half of its values)
-while the phase runs.
+they stalled more than 10 % above the objective float64 then reached, which
+`tests/test_precision.py` checks); or when the monitor's own stopping rule is met (then the
+float64 phase has the last word: the rule is tested again on its iterations).  A time
+limit, a callback asking to stop, or ``max_iter`` end the fit in either phase.  The
+monitor sees one fit: iterations are numbered on across the switch, callbacks and
+Ctrl-C snapshots get factors in the input's dtype, and the returned factors are in the
+input's dtype.  The float32 copy of X adds half of X's memory (dense; sparse: a copy of
+its indices and half of its values) while the phase runs.
 
 Only a float64 X of at least :data:`MIN_ENTRIES` entries (m·n) takes this path: dense
 (NumPy, PyTorch, CuPy), or sparse with fewer than :data:`SPARSE_MAX_NNZ` stored entries;
