@@ -85,14 +85,12 @@ def float32_first(solve, X, W, H, *, params, monitor):
     docstring.  Otherwise it is ``solve(X, W, H, params=params, monitor=monitor)``."""
     if not applies(X, W, H):
         return solve(X, W, H, params=params, monitor=monitor)
-    xp = _array.namespace(X, W, H)
     normX2 = params.squared_norm(X)
     params = dataclasses.replace(params, squared_norm_X=normX2)
     noise = NOISE_FACTOR * 2.0 ** -23 * 0.5 * normX2 / math.sqrt(H.shape[0] * min(X.shape))
     first = _Phase(monitor, dtype=W.dtype, noise=noise)
     try:
-        low = solve(_array.as_float32(X), xp.astype(W, xp.float32),
-                    xp.astype(H, xp.float32), params=params, monitor=first)
+        low = solve(*map(_array.as_float32, (X, W, H)), params=params, monitor=first)
     except KeyboardInterrupt:
         if monitor.last is not None:
             W_last, H_last, loss = monitor.last
