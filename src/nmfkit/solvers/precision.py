@@ -59,7 +59,7 @@ NOISE_FACTOR = 10.0
 #: tf-idf, 62,425 entries, k = 20) 0.1 % of the best came in 0.025-0.032 s against
 #: 0.039-0.056 s from three starts (`benchmarks/micro.py knobs b precision.ENABLED=False
 #: precision.ENABLED=True --seconds 1`).  On (e) (20 M entries, products on all cores)
-#: it gained 0-10 % (1.00-1.09 against 1.03-1.14 s; two starts, two runs of `knobs e
+#: it gained 3-10 % (1.00-1.05 against 1.07-1.14 s; two starts, two runs of `knobs e
 #: precision.ENABLED=False precision.SPARSE_MAX_NNZ=1e18 --starts 0,1 --seconds 3`)
 #: and its float32 copy of X would add 80 MB, a third of X, to a fit whose memory the
 #: benchmark holds against scikit-learn's.  Between the two sizes it is not measured:
