@@ -5,6 +5,8 @@
     benchmarks/.venv/bin/python benchmarks/micro.py float32-loss # trace identity in float32
     benchmarks/.venv/bin/python benchmarks/micro.py knobs d MAX_INNER_DEFAULT=20 MAX_INNER_DEFAULT=12
         # time to 1 / 0.1 / 0.01 % of the best per driver setting, from several starts
+    benchmarks/.venv/bin/python benchmarks/micro.py stopping-rules b 1e-4 1e-5
+        # drop-in: where nmfkit's rule stops at each tol, objective over scikit-learn's
     benchmarks/.venv/bin/python benchmarks/micro.py sklearn-w0   # does 'cd' write into W0?
     benchmarks/.venv/bin/python benchmarks/micro.py memory       # (e): RSS a fit adds, per library
     benchmarks/.venv/bin/python benchmarks/micro.py kl-kernel    # (c): KL row kernel, sweep and log
@@ -318,6 +320,50 @@ def knobs(problem, settings, starts=(0, 1, 2), seconds=20.0):
         for setting, curve in zip(settings, curves):
             print(f"({problem}) start {start} {setting or 'defaults'}: "
                   + _targets(curve, best, seconds, 3))
+
+
+def stopping_rules(problem, settings, seeds=(0, 1, 2, 3, 4), iterations=300):
+    """The drop-in case (both libraries' defaults, random_state=seed) against other
+    settings of nmfkit's stopping rule: scikit-learn's defaults give its objective and
+    iterations; nmfkit runs with tol=0 for ``iterations`` and its recorded objectives are
+    replayed through the estimator's own :class:`nmfkit.monitor.Monitor` for each
+    ``tol`` in ``settings`` (a replay: a real fit whose rule fires in a float32 phase
+    goes on in float64, so it can stop an iteration or two later).  Prints, per seed,
+    the iteration the rule stops at and the objective there over scikit-learn's."""
+    import nmfkit
+    import objective as O
+    import problems as P
+    from sklearn.decomposition import NMF as SK
+
+    from nmfkit.monitor import Monitor
+
+    prob = P.get(problem)
+    X, _, _, _ = P.load(P.ensure_cached(prob))
+    kl = prob.loss != "frobenius"
+    null = None if kl else 0.5 * O.sq_norm(X)
+    tols = [float(t) for t in settings] or [1e-4]
+    rows = {t: [] for t in tols}
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sk = SK(prob.k, random_state=seed,
+                    **({"beta_loss": prob.loss, "solver": "mu"} if kl else {}))
+            W = sk.fit_transform(X)
+            theirs = O.objective(X, W, sk.components_, prob.loss)
+            model = nmfkit.NMF(prob.k, random_state=seed, tol=0, max_iter=iterations,
+                               **({"beta_loss": prob.loss} if kl else {})).fit(X)
+        curve = list(model.loss_curve_["loss"])  # [0]: the start
+        print(f"({problem}) seed {seed}: scikit-learn {sk.n_iter_} it, objective "
+              f"{theirs:.8g}; nmfkit's curve to {len(curve) - 1} it ends at "
+              f"{curve[-1] / theirs:.7f} x")
+        for t in tols:
+            monitor = Monitor(tol=t, max_iter=iterations, null_loss=null, snapshot=False)
+            monitor.start(curve[0])
+            stop = next((i for i in range(1, len(curve))
+                         if monitor(i, None, None, curve[i])), len(curve) - 1)
+            rows[t].append(f"{stop} it {curve[stop] / theirs:.7f}")
+    for t in tols:
+        print(f"({problem}) tol={t:g}: " + "; ".join(rows[t]))
 
 
 def sklearn_w0():
@@ -658,19 +704,26 @@ def w_candidates(iterations=30):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "float32-noise", "float32-phase", "knobs", "sklearn-w0",
+    ap.add_argument("what", choices=["sweep", "products", "float32-loss", "float32-noise", "float32-phase", "knobs", "stopping-rules", "sklearn-w0",
                                      "memory", "memory-one", "kl-kernel", "kl-fill", "kl-sparse", "masked", "setup", "w-candidates", "clip", "cd-extrapolate", "mu-extrapolate"])
     ap.add_argument("problem", nargs="?", help="knobs: benchmark problem a-e")
-    ap.add_argument("settings", nargs="*", help="knobs: NAME=value[,NAME=value] per run (NAME: "
+    ap.add_argument("settings", nargs="*", help="stopping-rules: tol values; knobs: NAME=value[,NAME=value] per run (NAME: "
                     "alternating's, or module.NAME for another module of nmfkit.solvers)")
     ap.add_argument("--starts", default="0,1,2", help="knobs: starts (0: the benchmark's)")
     ap.add_argument("--seconds", type=float, default=20.0, help="knobs: length of each run")
+    ap.add_argument("--seeds", default="0,1,2,3,4", help="stopping-rules: random_state values")
+    ap.add_argument("--iterations", type=int, default=300,
+                    help="stopping-rules: length of nmfkit's recorded curve")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(os.cpu_count())
     if args.what == "memory-one":
         _memory_one(args.problem)
+        return
+    if args.what == "stopping-rules":
+        stopping_rules(args.problem, args.settings, [int(s) for s in args.seeds.split(",")],
+                       args.iterations)
         return
     if args.what == "knobs":
         knobs(args.problem, args.settings or [""], [int(s) for s in args.starts.split(",")],

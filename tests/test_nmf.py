@@ -101,6 +101,27 @@ def test_attributes_and_loss_curve(dense_problem):
     assert model.reconstruction_err_ == pytest.approx(expected, rel=1e-2)
 
 
+@pytest.mark.parametrize("solver", [*SOLVERS, "orthogonal"])
+@pytest.mark.parametrize("max_iter", [3, 60])
+def test_reconstruction_error_of_sparse_X_is_that_of_the_returned_factors(solver, max_iter):
+    """For sparse X the estimator takes the solver's last objective instead of a new
+    product with X; it must be the objective of the factors returned, whichever way the
+    fit ended: in float64, after MU's final W step, with a penalty (there it is
+    recomputed), or in float32 (a 600 x 500 float64 X starts there; 3 iterations end
+    there).  X is nearly of rank 6, so the float32 products' rounding shows: on this fit
+    the float32 phase's objective was 1.5-3 % off."""
+    rng = np.random.default_rng(0)
+    blocks = [np.outer(rng.random(100) + 0.5, rng.random(84) + 0.5) for _ in range(6)]
+    X = sp.csr_matrix(sp.block_diag(blocks, format="csr")[:, :500])
+    X.data *= 1 + 1e-3 * rng.standard_normal(X.nnz)
+    kw = {"orthogonal": "H"} if solver == "orthogonal" else {"solver": solver}
+    for extra in ({}, {} if solver == "orthogonal" else {"alpha_W": 0.01}):
+        model = nmfkit.NMF(6, init="nndsvda", tol=0, max_iter=max_iter, **kw, **extra)
+        W = model.fit_transform(X)
+        exact = np.linalg.norm(X.toarray() - W @ model.components_)
+        assert model.reconstruction_err_ == pytest.approx(exact, rel=1e-9)
+
+
 def test_transform_is_the_nonnegative_least_squares_fit(dense_problem):
     model = nmfkit.NMF(5, random_state=0, max_iter=500, tol=1e-8)
     W_fit = model.fit_transform(dense_problem)

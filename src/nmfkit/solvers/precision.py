@@ -102,7 +102,7 @@ def float32_first(solve, X, W, H, *, params, monitor):
     remaining = params.max_iter - low.n_iter
     if not first.switched or remaining <= 0:
         monitor.close()
-        return dataclasses.replace(low, W=W, H=H)
+        return dataclasses.replace(low, W=W, H=H, float32_loss=True)
     rest = solve(X, W, H, params=dataclasses.replace(params, max_iter=remaining),
                  monitor=_Phase(monitor, offset=low.n_iter))
     rest.n_iter += low.n_iter

@@ -71,6 +71,9 @@ class SolverResult:
     loss: float
     converged: bool
     message: str = ""
+    #: The loss came from float32 products (a fit that ended in :mod:`.precision`'s
+    #: float32 phase): right to the float32 products' rounding, not to float64's.
+    float32_loss: bool = False
 
     @classmethod
     def finish(cls, monitor, W, H, n_iter, loss, stopped):
