@@ -103,23 +103,36 @@ def test_attributes_and_loss_curve(dense_problem):
 
 @pytest.mark.parametrize("solver", [*SOLVERS, "orthogonal"])
 @pytest.mark.parametrize("max_iter", [3, 60])
-def test_reconstruction_error_of_sparse_X_is_that_of_the_returned_factors(solver, max_iter):
+def test_reconstruction_error_of_sparse_X_is_that_of_the_returned_factors(solver, max_iter,
+                                                                          monkeypatch):
     """For sparse X the estimator takes the solver's last objective instead of a new
     product with X; it must be the objective of the factors returned, whichever way the
     fit ended: in float64, after MU's final W step, with a penalty (there it is
-    recomputed), or in float32 (a 600 x 500 float64 X starts there; 3 iterations end
-    there).  X is nearly of rank 6, so the float32 products' rounding shows: on this fit
+    recomputed), or in float32 (HALS on a 600 x 500 float64 X starts there; 3 iterations
+    end there).  And that it saves the pass over X where it may.  X is nearly of rank 6, so the float32 products' rounding shows: on this fit
     the float32 phase's objective was 1.5-3 % off."""
     rng = np.random.default_rng(0)
     blocks = [np.outer(rng.random(100) + 0.5, rng.random(84) + 0.5) for _ in range(6)]
     X = sp.csr_matrix(sp.block_diag(blocks, format="csr")[:, :500])
     X.data *= 1 + 1e-3 * rng.standard_normal(X.nnz)
+    from nmfkit import _array
+
+    passes = []  # the estimator's own pass over X for the error, when it makes one
+    recompute = _array.dense_residual_squared_norm
+    monkeypatch.setattr(_array, "dense_residual_squared_norm",
+                        lambda *a, **k: passes.append(1) or recompute(*a, **k))
     kw = {"orthogonal": "H"} if solver == "orthogonal" else {"solver": solver}
     for extra in ({}, {} if solver == "orthogonal" else {"alpha_W": 0.01}):
+        passes.clear()
         model = nmfkit.NMF(6, init="nndsvda", tol=0, max_iter=max_iter, **kw, **extra)
         W = model.fit_transform(X)
         exact = np.linalg.norm(X.toarray() - W @ model.components_)
         assert model.reconstruction_err_ == pytest.approx(exact, rel=1e-9)
+        # the saving itself: no new pass unless the fit ended in float32 (HALS, the one
+        # solver with that phase, after 3 iterations), MU replaced W, or a penalty is on
+        ended_in_float32 = solver == "hals" and max_iter == 3
+        reused = not ended_in_float32 and solver != "mu" and not extra
+        assert passes == ([] if reused else [1])
 
 
 def test_transform_is_the_nonnegative_least_squares_fit(dense_problem):
