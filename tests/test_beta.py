@@ -192,19 +192,18 @@ def test_newton_cd_reaches_a_kkt_point():
         assert np.abs(F * G).max() < 1e-3 * scale * F.max()
 
 
-def _newton_cd_fit(monkeypatch, X, W0, H0, *, dense, float32=False, max_iter=25,
-                   extrapolate=True, **params):
+def _newton_cd_fit(X, W0, H0, *, dense, float32=False, max_iter=25, extrapolate=True,
+                   **params):
     """KL coordinate descent on one layout: the dense-row kernel or the stored-entry one."""
-    from nmfkit.solvers import newton_cd
+    from nmfkit.solvers import Settings, newton_cd
 
-    monkeypatch.setattr(newton_cd, "EXTRAPOLATE", extrapolate)
-    fill = 0.0 if dense else 2.0
-    monkeypatch.setattr(newton_cd, "DENSE_MIN_FILL", {"float32": fill, "float64": fill})
-    monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0 if float32 else 2**62)
-    scratch = newton_cd.dense_scratch(X, 1.0, False)
+    # A fill above 1 is never reached: the stored-entry kernel.
+    options = {"extrapolate": extrapolate, "newton_dense_min_fill": 0.0 if dense else 2.0,
+               "newton_float32_scratch_min": 0 if float32 else 2**62}
+    scratch = newton_cd.dense_scratch(X, 1.0, False, Settings(**options))
     assert scratch == (None if not dense else np.float32 if float32 else np.float64)
     model = NMF(W0.shape[1], beta_loss="kullback-leibler", solver="cd", init="custom", tol=0,
-                max_iter=max_iter, **params)
+                max_iter=max_iter, solver_options=options, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         W = model.fit_transform(X, W=W0.copy(), H=H0.copy())
@@ -225,8 +224,8 @@ def _counts_with_empty_lines(seed=0):
                                     {"alpha_W": 0.02, "alpha_H": 0.0, "l1_ratio": 0.0}])
 def test_newton_cd_dense_blocks_take_the_stored_entries_steps(monkeypatch, params):
     X, W0, H0 = _counts_with_empty_lines()
-    stored, Ws = _newton_cd_fit(monkeypatch, X, W0, H0, dense=False, **params)
-    dense, Wd = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, **params)
+    stored, Ws = _newton_cd_fit(X, W0, H0, dense=False, **params)
+    dense, Wd = _newton_cd_fit(X, W0, H0, dense=True, **params)
     np.testing.assert_allclose(Wd, Ws, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(dense.components_, stored.components_, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(dense.loss_curve_["loss"], stored.loss_curve_["loss"], rtol=1e-10)
@@ -236,7 +235,7 @@ def test_newton_cd_dense_blocks_take_the_stored_entries_steps(monkeypatch, param
 
 def test_newton_cd_dense_blocks_objective_is_the_divergence(monkeypatch):
     X, W0, H0 = _counts_with_empty_lines(1)
-    model, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True)
+    model, W = _newton_cd_fit(X, W0, H0, dense=True)
     assert model.loss_curve_["loss"].iloc[-1] == pytest.approx(
         beta_divergence(X, W, model.components_, 1.0), rel=1e-10)
 
@@ -245,8 +244,8 @@ def test_newton_cd_float32_scratch_follows_float64(monkeypatch):
     """Step by step on plain iterations.  (With extrapolation, an accept/reject test
     decided by rounding sends the two down different paths: see the next test.)"""
     X, W0, H0 = _counts_with_empty_lines(2)
-    exact, W = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, max_iter=60, extrapolate=False)
-    fast, Wf = _newton_cd_fit(monkeypatch, X, W0, H0, dense=True, float32=True, max_iter=60,
+    exact, W = _newton_cd_fit(X, W0, H0, dense=True, max_iter=60, extrapolate=False)
+    fast, Wf = _newton_cd_fit(X, W0, H0, dense=True, float32=True, max_iter=60,
                               extrapolate=False)
     assert Wf.dtype == np.float64  # scratch only: the factors keep the input's precision
     np.testing.assert_allclose(fast.loss_curve_["loss"], exact.loss_curve_["loss"], rtol=1e-5)
@@ -256,17 +255,23 @@ def test_newton_cd_float32_scratch_follows_float64(monkeypatch):
 
 
 def test_newton_cd_layout_choice():
-    from nmfkit.solvers.newton_cd import SCRATCH_FLOAT32, dense_scratch
+    from nmfkit.solvers import Settings
+    from nmfkit.solvers.newton_cd import dense_scratch
 
+    s = Settings()
     X = np.random.default_rng(0).poisson(2.0, (30, 20)).astype(float)
-    assert dense_scratch(X, 1.0, False) == np.float64
-    assert dense_scratch(X.astype(np.float32), 1.0, False) == np.float32
-    assert dense_scratch(np.ones((SCRATCH_FLOAT32 // 10 + 1, 10)), 1.0, False) == np.float32
-    assert dense_scratch(sp.csr_matrix(X), 1.0, False) is None  # never densified
-    assert dense_scratch(X, 1.0, True) is None  # masked: observed entries only
-    assert dense_scratch(X, 2.0, False) is None
+    assert dense_scratch(X, 1.0, False, s) == np.float64
+    assert dense_scratch(X.astype(np.float32), 1.0, False, s) == np.float32
+    big = np.ones((s.newton_float32_scratch_min // 10 + 1, 10))
+    assert dense_scratch(big, 1.0, False, s) == np.float32
+    assert dense_scratch(sp.csr_matrix(X), 1.0, False, s) is None  # never densified
+    assert dense_scratch(X, 1.0, True, s) is None  # masked: observed entries only
+    assert dense_scratch(X, 2.0, False, s) is None
     mostly_zero = X * (np.random.default_rng(1).random(X.shape) < 0.05)
-    assert dense_scratch(mostly_zero, 1.0, False) is None
+    assert dense_scratch(mostly_zero, 1.0, False, s) is None
+    # the fill threshold is a setting
+    assert dense_scratch(mostly_zero, 1.0, False, Settings(newton_dense_min_fill=0.0)) \
+        == np.float64
 
 
 def test_auto_picks_newton_cd_for_kl_and_it_reaches_mu_objective():
@@ -327,7 +332,7 @@ def test_itakura_saito_on_sparse_counts_implicit_zeros():
         NMF(1, beta_loss="itakura-saito").fit(X)
 
 
-@pytest.mark.parametrize("solver", ["hals", "als", "anls", "pgd"])
+@pytest.mark.parametrize("solver", ["als", "anls", "pgd"])
 def test_beta_with_frobenius_only_solver_raises(solver):
     with pytest.raises(ValueError, match="Frobenius loss only"):
         NMF(2, beta_loss="kullback-leibler", solver=solver).fit(positive_data())
@@ -494,12 +499,10 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
     assert measured[0] == pytest.approx(float((((Z - V.T @ O) * observed) ** 2).sum()), rel=1e-12)
 
 
-def _newton_cd_case(case, monkeypatch, *, seed, shape, rank, hidden, **kw):
+def _newton_cd_case(case, *, seed, shape, rank, hidden, **kw):
     """(X, fit keywords, β of the objective, whether masked) for one Newton-CD layout:
     Poisson counts of a planted rank-``rank`` matrix, dense, sparse, with a fraction
     ``hidden`` of entries unknown (KL or least squares), or in float32 scratch."""
-    from nmfkit.solvers import newton_cd
-
     rng = np.random.default_rng(seed)
     X = rng.poisson(3 * rng.random((shape[0], rank)) @ rng.random((rank, shape[1]))).astype(float)
     kw = {"beta_loss": "kullback-leibler", **kw}
@@ -512,7 +515,7 @@ def _newton_cd_case(case, monkeypatch, *, seed, shape, rank, hidden, **kw):
         if case == "masked-ls":
             kw["beta_loss"] = "frobenius"
     elif case == "float32-scratch":
-        monkeypatch.setattr(newton_cd, "SCRATCH_FLOAT32", 0)
+        kw["solver_options"] = {"newton_float32_scratch_min": 0}
     return X, kw, (2.0 if kw["beta_loss"] == "frobenius" else 1.0), masked
 
 
@@ -520,7 +523,7 @@ def _newton_cd_case(case, monkeypatch, *, seed, shape, rank, hidden, **kw):
 def test_newton_cd_reconstruction_error_is_the_divergence_of_the_factors(case, monkeypatch):
     """Newton-CD's reconstruction_err_ comes from the objective its last sweep measured;
     it is √(2·D(X | WH)) of the returned factors, penalties excluded."""
-    X, kw, beta, masked = _newton_cd_case(case, monkeypatch, seed=4, shape=(60, 45), rank=4,
+    X, kw, beta, masked = _newton_cd_case(case, seed=4, shape=(60, 45), rank=4,
                                           hidden=0.3, alpha_W=0.01)
     model, W = fit(X, n_components=4, solver="cd", init="random", random_state=0,
                    max_iter=30, **kw)
@@ -547,9 +550,7 @@ def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, 
     iterations work on new arrays), its loss is its exact objective, the losses never
     rise (float32 scratch: not beyond its rounding), and the fit gets further in the same
     iterations than plain steps from the same start."""
-    from nmfkit.solvers import newton_cd
-
-    X, kw, beta, masked = _newton_cd_case(case, monkeypatch, seed=5, shape=(80, 60), rank=5,
+    X, kw, beta, masked = _newton_cd_case(case, seed=5, shape=(80, 60), rank=5,
                                           hidden=0.4)
     seen = []
     model, W = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
@@ -560,9 +561,9 @@ def test_newton_cd_extrapolation_reports_exact_objectives_and_never_rises(case, 
     for W_i, H_i, loss in seen[::7] + seen[-1:]:
         assert beta_divergence(X, W_i, H_i, beta, missing=masked) == pytest.approx(loss, rel=rel)
     assert np.all(np.diff(losses) <= rel * losses[1:])
-    monkeypatch.setattr(newton_cd, "EXTRAPOLATE", False)
+    options = {**kw.pop("solver_options", {}), "extrapolate": False}
     plain, _ = fit(X, n_components=5, solver="cd", init="random", random_state=1, max_iter=40,
-                   tol=0, **kw)
+                   tol=0, solver_options=options, **kw)
     assert losses[-1] < plain.loss_curve_["loss"].iloc[-1]
 
 
@@ -583,7 +584,7 @@ def test_mu_beta_extrapolation_never_rises_and_gets_further(beta, monkeypatch):
     refused, every reported loss is the exact objective of its (kept, never rewritten)
     pair, the losses never rise, and after the same iterations the fit is lower than
     the plain updates' from the same start."""
-    from nmfkit.solvers import alternating, mu
+    from nmfkit.solvers import alternating
 
     X = _gamma_noise_case(4)
     verdicts = []
@@ -605,28 +606,29 @@ def test_mu_beta_extrapolation_never_rises_and_gets_further(beta, monkeypatch):
     for W_i, H_i, loss in seen[::25] + seen[-1:]:
         assert beta_divergence(X, W_i, H_i, beta) == pytest.approx(loss, rel=1e-10)
     np.testing.assert_array_equal(seen[-1][0], W)
-    monkeypatch.setattr(mu, "EXTRAPOLATE", False)
     plain, _ = fit(X, n_components=4, solver="mu", beta_loss=beta, init="random",
-                   random_state=0, max_iter=150, tol=0)
+                   random_state=0, max_iter=150, tol=0, solver_options={"extrapolate": False})
     assert losses[-1] < plain.loss_curve_["loss"].iloc[-1]
 
 
 def test_mu_extrapolated_candidates_are_floored_above_zero():
     """An extrapolated MU start has no zero entry (MU cannot move a zero): entries the
-    step would take below CANDIDATE_FLOOR x the factor's mean sit at that floor, unless
+    step would take below a fraction (Settings.mu_candidate_floor) of the factor's mean
+    sit at that floor, unless
     the factor has an L1 penalty and the entry was below it already."""
-    from nmfkit.solvers import mu
+    from nmfkit.solvers import Settings, mu
 
     new = np.array([[1.0, 0.2, 3.0], [0.5, 0.0, 2.0]])
     prev = np.array([[0.5, 0.9, 3.0], [0.1, 0.4, 1.0]])
-    candidate = mu.floored_candidate(new, prev, 0.5)
-    floor = mu.CANDIDATE_FLOOR * new.mean()
+    fraction = Settings().mu_candidate_floor
+    candidate = mu.floored_candidate(new, prev, 0.5, fraction=fraction)
+    floor = fraction * new.mean()
     expected = np.maximum(new + 0.5 * (new - prev), floor)
     np.testing.assert_allclose(candidate, expected)
     assert candidate.min() == pytest.approx(floor) and (candidate > 0).all()
     np.testing.assert_array_equal(new, [[1.0, 0.2, 3.0], [0.5, 0.0, 2.0]])  # inputs untouched
     # an L1-penalised factor: an entry already below the floor (here 0) is not lifted
-    kept = mu.floored_candidate(new, prev, 0.5, lift=False)
+    kept = mu.floored_candidate(new, prev, 0.5, fraction=fraction, lift=False)
     assert kept[1, 1] == 0.0
     np.testing.assert_allclose(np.delete(kept.ravel(), 4), np.delete(expected.ravel(), 4))
 

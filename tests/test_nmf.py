@@ -109,17 +109,17 @@ def test_reconstruction_error_of_sparse_X_is_that_of_the_returned_factors(solver
     product with X; it must be the objective of the factors returned, whichever way the
     fit ended: in float64, after MU's final W step, with a penalty (there it is
     recomputed), or in float32 (HALS on a 600 x 500 float64 X starts there; 3 iterations
-    end there).  And that it saves the pass over X where it may.  X is nearly of rank 6, so the float32 products' rounding shows: on this fit
-    the float32 phase's objective was 1.5-3 % off."""
+    end there).  And that it saves the pass over X where it may.  X is nearly of rank 6,
+    so the float32 products' rounding shows in the float32 phase's objective."""
     rng = np.random.default_rng(0)
     blocks = [np.outer(rng.random(100) + 0.5, rng.random(84) + 0.5) for _ in range(6)]
     X = sp.csr_matrix(sp.block_diag(blocks, format="csr")[:, :500])
     X.data *= 1 + 1e-3 * rng.standard_normal(X.nnz)
-    from nmfkit import _array
+    from nmfkit import _data
 
-    passes = []  # the estimator's own pass over X for the error, when it makes one
-    recompute = _array.dense_residual_squared_norm
-    monkeypatch.setattr(_array, "dense_residual_squared_norm",
+    passes = []  # the pass over X that measures the error, when one is made
+    recompute = _data.residual_squared_norm
+    monkeypatch.setattr(_data, "residual_squared_norm",
                         lambda *a, **k: passes.append(1) or recompute(*a, **k))
     kw = {"orthogonal": "H"} if solver == "orthogonal" else {"solver": solver}
     for extra in ({}, {} if solver == "orthogonal" else {"alpha_W": 0.01}):

@@ -10,14 +10,15 @@ from sklearn.exceptions import ConvergenceWarning
 
 import nmfkit
 from nmfkit.monitor import Monitor
-from nmfkit.solvers import alternating, precision
+from nmfkit.solvers import Settings, SolverParams, alternating, get, precision, run
+
+#: Every X below takes the two-phase path, whatever its size.
+FORCED = {"mixed_precision": True}
 
 
 @pytest.fixture
 def phases(monkeypatch):
-    """Every X takes the two-phase path; returns the list of the driver's runs, as
-    (dtype of X, of W, of H, max_iter, iterations run)."""
-    monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
+    """Records the driver's runs, as (dtype of X, of W, of H, max_iter, iterations run)."""
     runs = []
     real = alternating.run
 
@@ -31,8 +32,8 @@ def phases(monkeypatch):
     return runs
 
 
-def _fit(X, **kw):
-    model = nmfkit.NMF(6, solver="hals", init="nndsvda", **kw)
+def _fit(X, options=FORCED, **kw):
+    model = nmfkit.NMF(6, solver="hals", init="nndsvda", solver_options=options, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         W = model.fit_transform(X)
@@ -60,18 +61,14 @@ def test_starts_in_float32_and_ends_with_the_float64_objective(phases):
     # The curve does not rise, up to the float32 objective's rounding at the switch.
     assert np.all(np.diff(curve["loss"]) <= 1e-6 * curve["loss"].iloc[-1])
     # The minimum a fit in float64 throughout reaches.
-    precision.ENABLED = False
-    try:
-        reference, W64 = _fit(X, tol=0, max_iter=600)
-    finally:
-        precision.ENABLED = True
+    reference, W64 = _fit(X, {"mixed_precision": False}, tol=0, max_iter=600)
     assert len(phases) == 3 and phases[2][0] == np.float64
     assert exact == pytest.approx(frobenius(X, W64, reference.components_), rel=1e-10)
 
 
 def test_sparse_x_starts_in_float32_too(phases):
-    """A sparse X below SPARSE_MAX_NNZ: its float32 copy stays sparse; the fit ends at
-    the minimum a float64 fit reaches."""
+    """A sparse X: its float32 copy stays sparse; the fit ends at the minimum a float64
+    fit reaches."""
     X = _problem()
     X = sp.csr_matrix(X * (X > np.median(X)))
     model, W = _fit(X, tol=0, max_iter=600)
@@ -79,33 +76,28 @@ def test_sparse_x_starts_in_float32_too(phases):
     assert W.dtype == model.components_.dtype == np.float64
     exact = frobenius(X, W, model.components_)
     assert model.loss_curve_["loss"].iloc[-1] == pytest.approx(exact, rel=1e-10)
-    precision.ENABLED = False
-    try:
-        reference, W64 = _fit(X, tol=0, max_iter=600)
-    finally:
-        precision.ENABLED = True
+    reference, W64 = _fit(X, {"mixed_precision": False}, tol=0, max_iter=600)
     assert exact == pytest.approx(frobenius(X, W64, reference.components_), rel=1e-9)
 
 
-def test_callbacks_see_the_input_dtype_and_one_numbering(phases, monkeypatch):
-    monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)  # switch early
+def test_callbacks_see_the_input_dtype_and_one_numbering(phases):
     seen = []
 
     def callback(iteration, W, H, loss):
         seen.append((iteration, W.dtype, H.dtype))
 
-    model, _ = _fit(_problem(), tol=0, max_iter=120, callback=callback)
+    model, _ = _fit(_problem(), {**FORCED, "precision_switch_tol": 1e-3},  # switch early
+                    tol=0, max_iter=120, callback=callback)
     assert len(phases) == 2
     assert [s[0] for s in seen] == list(range(1, 121))
     assert {s[1:] for s in seen} == {(np.dtype(np.float64),) * 2}
 
 
-def test_the_stopping_rule_met_in_float32_is_tested_again_in_float64(phases, monkeypatch):
+def test_the_stopping_rule_met_in_float32_is_tested_again_in_float64(phases):
     """The user's tol ends the float32 phase (the switching rule is off here); the fit
     goes on in float64 and stops there by the same rule."""
-    monkeypatch.setattr(precision, "SWITCH_TOL", 0.0)
-    monkeypatch.setattr(precision, "NOISE_FACTOR", 0.0)
-    model, W = _fit(_problem(1), tol=1e-4, max_iter=1000)
+    off = {**FORCED, "precision_switch_tol": 0.0, "precision_noise_factor": 0.0}
+    model, W = _fit(_problem(1), off, tol=1e-4, max_iter=1000)
     assert len(phases) == 2 and phases[1][4] >= 1
     assert model.converged_ and model.stop_reason_ == "converged"
     assert model.n_iter_ == phases[0][4] + phases[1][4] < 1000
@@ -133,10 +125,9 @@ def test_float64_finishes_where_float32_stalls(phases):
     (0.0, 1e-2, lambda i: 10.0 - 0.02 * i, False),
     (0.0, 1e-2, lambda i: 10.0 - 0.005 * i, True),
 ])
-def test_the_switching_rule(monkeypatch, switch_tol, noise, losses, switches):
-    monkeypatch.setattr(precision, "SWITCH_TOL", switch_tol)
+def test_the_switching_rule(switch_tol, noise, losses, switches):
     monitor = Monitor(tol=0, window=3, max_iter=100)
-    phase = precision._Phase(monitor, dtype=np.float64, noise=noise)
+    phase = precision._Phase(monitor, dtype=np.float64, noise=noise, switch_tol=switch_tol)
     phase.start(losses(0))
     said = []
     for i in range(1, 7):
@@ -150,7 +141,8 @@ def test_the_switching_rule(monkeypatch, switch_tol, noise, losses, switches):
 def test_stops_in_the_float32_phase_return_the_input_dtype(phases):
     X = _problem()
     with pytest.warns(ConvergenceWarning):
-        model = nmfkit.NMF(6, solver="hals", init="nndsvda", tol=1e-9, max_iter=5)
+        model = nmfkit.NMF(6, solver="hals", init="nndsvda", tol=1e-9, max_iter=5,
+                           solver_options=FORCED)
         W = model.fit_transform(X)
     assert [r[0] for r in phases] == [np.float32] and model.n_iter_ == 5
     assert W.dtype == model.components_.dtype == np.float64
@@ -176,7 +168,8 @@ def test_ctrl_c_in_the_float32_phase_keeps_float64_factors(phases, monkeypatch,
 
     monkeypatch.setattr(hals, "update", interrupted)
     X = _problem()
-    model = nmfkit.NMF(6, solver="hals", init="nndsvda", tol=0, max_iter=100)
+    model = nmfkit.NMF(6, solver="hals", init="nndsvda", tol=0, max_iter=100,
+                       solver_options=FORCED)
     with pytest.warns(UserWarning, match="interrupted"):
         W = model.fit_transform(X)
     assert set(calls) == {np.dtype(np.float32)} and model.stop_reason_ == "interrupted"
@@ -186,17 +179,15 @@ def test_ctrl_c_in_the_float32_phase_keeps_float64_factors(phases, monkeypatch,
         model.loss_curve_["loss"].iloc[-1], rel=1e-6)
 
 
-def test_a_fixed_h_stays_exact(phases, monkeypatch):
+def test_a_fixed_h_stays_exact(phases):
     """With H fixed (``update_H=False``) only W is fitted in float32; the H returned is
     the caller's, not its float32 rounding."""
-    from nmfkit.solvers import get_solver
-    from nmfkit.solvers.result import SolverParams
-
-    monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)
     X, _, H = planted(300, 200, 6, noise=0.2, seed=0, density=0.5)
     W0 = np.full((300, 6), 0.5)
-    result = get_solver("hals")(X, W0, H, params=SolverParams(max_iter=200, update_H=False),
-                                monitor=Monitor(tol=0, max_iter=200))
+    settings = Settings(mixed_precision=True, precision_switch_tol=1e-3)
+    result = run(get("hals"), X, W0, H,
+                 params=SolverParams(max_iter=200, update_H=False, settings=settings),
+                 monitor=Monitor(tol=0, max_iter=200))
     assert [r[0] for r in phases] == [np.float32, np.float64]
     assert result.H is H and result.W.dtype == np.float64
     assert result.loss == pytest.approx(frobenius(X, result.W, H), rel=1e-10)
@@ -208,18 +199,18 @@ def test_other_fits_run_in_their_own_dtype_throughout(case, monkeypatch):
     real = alternating.run
     monkeypatch.setattr(alternating, "run", lambda X, W, H, **kw: runs.append(X.dtype)
                         or real(X, W, H, **kw))
-    X = _problem()  # 60,000 entries: below MIN_ENTRIES
+    X = _problem()  # 60,000 entries: below the default precision_min_entries
+    options = {"precision_min_entries": 0}
     if case == "float32":
-        monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
         X = X.astype(np.float32)
     elif case == "large sparse":
-        monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
         X = sp.csr_matrix(X * (X > np.median(X)))
-        monkeypatch.setattr(precision, "SPARSE_MAX_NNZ", X.nnz)
+        options["precision_sparse_max_nnz"] = X.nnz
     elif case == "disabled":
-        monkeypatch.setattr(precision, "MIN_ENTRIES", 0)
-        monkeypatch.setattr(precision, "ENABLED", False)
-    model, W = _fit(X, tol=0, max_iter=20)
+        options["mixed_precision"] = False
+    elif case == "small":
+        options = None
+    model, W = _fit(X, options, tol=0, max_iter=20)
     assert runs == [X.dtype] and W.dtype == X.dtype
 
 
@@ -239,17 +230,16 @@ def test_torch_tensors_take_the_same_path(phases, monkeypatch, device):
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     from nmfkit.init import initialize
-    from nmfkit.solvers import get_solver
-    from nmfkit.solvers.result import SolverParams
 
-    monkeypatch.setattr(precision, "SWITCH_TOL", 1e-3)
     X = _problem()
     W0, H0 = initialize(X, 6, "nndsvda")
-    params = SolverParams(max_iter=400)  # converged: the two runs switch at different
-    # iterations (float32 rounding differs between the libraries), and end together
-    ref = get_solver("hals")(X, W0, H0, params=params, monitor=Monitor(tol=0, max_iter=400))
-    out = get_solver("hals")(*(torch.from_numpy(A).to(device) for A in (X, W0, H0)),
-                             params=params, monitor=Monitor(tol=0, max_iter=400))
+    # converged: the two runs switch at different iterations (float32 rounding differs
+    # between the libraries), and end together
+    params = SolverParams(max_iter=400, settings=Settings(mixed_precision=True,
+                                                          precision_switch_tol=1e-3))
+    ref = run(get("hals"), X, W0, H0, params=params, monitor=Monitor(tol=0, max_iter=400))
+    out = run(get("hals"), *(torch.from_numpy(A).to(device) for A in (X, W0, H0)),
+              params=params, monitor=Monitor(tol=0, max_iter=400))
     assert [r[0] for r in phases] == [np.float32, np.float64, torch.float32, torch.float64]
     assert out.W.dtype == out.H.dtype == torch.float64 and out.W.device.type == device
     assert out.loss == pytest.approx(ref.loss, rel=1e-8)

@@ -9,6 +9,7 @@ from sklearn.decomposition import NMF as SklearnNMF
 from sklearn.exceptions import ConvergenceWarning
 
 import nmfkit
+from nmfkit import _backends, _data, _sums, _threads
 from nmfkit.init import initialize
 from nmfkit.solvers.anls import nnls
 
@@ -133,16 +134,14 @@ def test_parity_with_scikit_learn(problem, solver, sk_solver):
 
 
 def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem):
-    from nmfkit import _array
+    from nmfkit import _data, _threads
 
     X = sparse_problem
     rng = np.random.default_rng(0)
     W, H = rng.random((X.shape[0], 4)), rng.random((4, X.shape[1]))
-    monkeypatch.setattr(_array, "_cores", lambda: 3)
-    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 1)
-    monkeypatch.setattr(_array, "BLOCKS_PER_CORE", 2)
-    split = _array.operand(X)
-    assert isinstance(split, _array.RowSplit) and len(split.blocks) == 6
+    monkeypatch.setattr(_threads, "cores", lambda: 3)  # as on a machine with three cores
+    split = _data.RowSplit(X, 6)
+    assert isinstance(split, _data.RowSplit) and len(split.blocks) == 6
     # The blocks are views of X's buffers, not copies.
     assert all(np.shares_memory(block.data, X.data) and np.shares_memory(blockT.indices, X.indices)
                for _, _, block, blockT in split.blocks)
@@ -150,36 +149,37 @@ def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem)
     assert [(a, b) for a, b, _ in split.spans] == [
         (split.blocks[2 * i][0], split.blocks[2 * i + 1][1]) for i in range(3)]
     assert all(np.shares_memory(spanT.data, X.data) for _, _, spanT in split.spans)
-    np.testing.assert_allclose(_array.H_times_Xt(H, split), _array.H_times_Xt(H, X), rtol=1e-12)
-    np.testing.assert_allclose(_array.Wt_times_X(W, split), _array.Wt_times_X(W, X), rtol=1e-12)
-    np.testing.assert_allclose(_array.X_times_Ht(split, H), _array.X_times_Ht(X, H), rtol=1e-12)
-    a = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0).fit(X)
-    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 10**12)
-    b = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0).fit(X)
+    np.testing.assert_allclose(_data.H_times_Xt(H, split), _data.H_times_Xt(H, X), rtol=1e-12)
+    np.testing.assert_allclose(_data.Wt_times_X(W, split), _data.Wt_times_X(W, X), rtol=1e-12)
+    np.testing.assert_allclose(_data.X_times_Ht(split, H), _data.X_times_Ht(X, H), rtol=1e-12)
+    assert isinstance(_data.operand(X, min_nnz=1), _data.RowSplit)
+    a = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0, solver_options={"split_min_nnz": 1}).fit(X)
+    b = nmfkit.NMF(4, random_state=0, max_iter=20, tol=0,
+                   solver_options={"split_min_nnz": 10**12}).fit(X)
     np.testing.assert_allclose(a.components_, b.components_, rtol=1e-6, atol=1e-9)
 
 
 def test_blocked_threaded_sweep_equals_one_sweep(monkeypatch):
     """Cache-sized column blocks on threads give the same sweep as the whole factor."""
-    from nmfkit import _array
+    from nmfkit import _threads
     from nmfkit.solvers.hals import hals_sweep
 
     rng = np.random.default_rng(0)
-    k, r = 6, 1000
+    k = 6
+    r = 3 * (_threads.SWEEP_BLOCK_BYTES // (8 * k))  # three blocks
     M = rng.random((k, k))
     A, B, U0 = M @ M.T + np.eye(k), rng.random((k, r)) * 3, rng.random((k, r))
     inv = [1 / A[j, j] for j in range(k)]
     whole = U0.copy()
     change_whole = hals_sweep(whole, A, B, inv, l1=0.1)
-    monkeypatch.setattr(_array, "SWEEP_BLOCK_BYTES", 8 * k * 64)  # 64 columns a block
-    monkeypatch.setattr(_array, "_cores", lambda: 2)
+    monkeypatch.setattr(_threads, "cores", lambda: 2)  # as on a machine with two cores
     seen = []
-    real = _array.map_column_blocks
-    monkeypatch.setattr(_array, "map_column_blocks",
+    real = _threads.map_column_blocks
+    monkeypatch.setattr(_threads, "map_column_blocks",
                         lambda fn, U: seen.append(1) or real(lambda s: seen.append(s) or fn(s), U))
     blocked = U0.copy()
     change_blocked = hals_sweep(blocked, A, B, inv, l1=0.1)
-    assert len(seen) == 1 + -(-r // 64)  # one call, 16 blocks
+    assert len(seen) == 1 + 3  # one call, three blocks
     np.testing.assert_allclose(blocked, whole, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(change_blocked, change_whole, rtol=1e-10)
     np.testing.assert_allclose(change_whole, np.sum((whole - U0) ** 2), rtol=1e-10)
@@ -222,19 +222,20 @@ def test_sparse_fit_peak_memory_is_a_few_factors():
 @pytest.fixture
 def lean_fits(monkeypatch):
     """Every sparse fit below runs the lean driver (small thresholds, two cores)."""
-    from nmfkit import _array
-    from nmfkit.solvers import alternating, precision
+    from nmfkit import _threads
+    from nmfkit.solvers import alternating
 
-    monkeypatch.setattr(_array, "_cores", lambda: 2)
-    monkeypatch.setattr(_array, "SPLIT_MIN_NNZ", 1)
-    # By default the float32 phase is for sparse X below the split size only; so here.
-    monkeypatch.setattr(precision, "SPARSE_MAX_NNZ", 1)
-    monkeypatch.setattr(alternating, "LEAN_MIN_BYTES", 1)
-    monkeypatch.setattr(alternating, "LEAN_BLOCK_BYTES", 6 * 8 * 64)  # 64 rows a block
+    monkeypatch.setattr(_threads, "cores", lambda: 2)  # as on a machine with two cores
     used = []
     real = alternating._run_lean
     monkeypatch.setattr(alternating, "_run_lean", lambda *a, **k: used.append(1) or real(*a, **k))
     return used
+
+
+#: Small thresholds: every sparse fit given these options runs the lean driver.  (By
+#: default the float32 phase is for sparse X below the split size only; so here.)
+LEAN = {"split_min_nnz": 1, "precision_sparse_max_nnz": 1, "lean_min_bytes": 1,
+        "lean_block_bytes": 6 * 8 * 64}  # 64 rows a block
 
 
 def _sparse_planted(m=900, n=150, k=6, seed=4):
@@ -251,7 +252,8 @@ def test_lean_driver_matches_the_regular_one(solver, l1_ratio, lean_fits, monkey
     from nmfkit.solvers import alternating
 
     X = _sparse_planted()
-    kw = dict(n_components=6, init="nndsvda", max_iter=60, tol=0, solver=solver)
+    kw = dict(n_components=6, init="nndsvda", max_iter=60, tol=0, solver=solver,
+              solver_options=LEAN)
     if l1_ratio is not None:
         kw.update(alpha_W=0.002, alpha_H=0.001, l1_ratio=l1_ratio)
     lean_model, W = fit(X, **kw)
@@ -267,7 +269,7 @@ def test_lean_driver_matches_the_regular_one(solver, l1_ratio, lean_fits, monkey
         assert curve[-1] == pytest.approx(frobenius(X, W, H) + penalty, rel=1e-9)
     if solver in MONOTONE_SOLVERS:
         assert np.all(np.diff(curve) <= 1e-10 * curve[0])
-    monkeypatch.setattr(alternating, "LEAN_MIN_BYTES", 1 << 60)
+    kw["solver_options"] = {**LEAN, "lean_min_bytes": 1 << 60}
     regular, W_regular = fit(X, **kw)
     assert len(lean_fits) == 1
     assert curve[-1] <= 1.001 * regular.loss_curve_["loss"].to_numpy()[-1]
@@ -285,7 +287,7 @@ def test_lean_driver_redoes_a_refused_extrapolation_in_place(lean_fits, monkeypa
                         lambda accepted, *a: decisions.append(accepted) or real(accepted, *a))
     X = _sparse_planted()
     ids = set()
-    model = nmfkit.NMF(6, init="nndsvda", solver="hals", max_iter=60, tol=0,
+    model = nmfkit.NMF(6, init="nndsvda", solver="hals", max_iter=60, tol=0, solver_options=LEAN,
                        callback=lambda it, W, H, loss: ids.add(id(W)))
     W = model.fit_transform(X)
     assert lean_fits and len(ids) == 1  # in place throughout
@@ -303,13 +305,14 @@ def test_lean_driver_never_writes_into_kept_factors(lean_fits):
     def keep(iteration, W, H, loss):
         seen.append((W, H, W.copy(), H.copy()))
 
-    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0, callback=keep).fit(X)
+    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0, callback=keep,
+               solver_options=LEAN).fit(X)
     assert lean_fits and len(seen) == 25
     for W, H, W_then, H_then in seen:
         np.testing.assert_array_equal(W, W_then)
         np.testing.assert_array_equal(H, H_then)
     # Without a keeping callback W is updated in place: one buffer throughout.
-    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0,
+    nmfkit.NMF(6, init="random", random_state=0, max_iter=25, tol=0, solver_options=LEAN,
                callback=lambda it, W, H, loss: ids.add(id(W))).fit(X)
     assert len(ids) == 1
 
@@ -335,7 +338,8 @@ def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, mon
         return real(U, A, B, l1, l2, state)
 
     monkeypatch.setattr(hals, "update", interrupted)
-    model = nmfkit.NMF(6, init="random", random_state=0, max_iter=100, tol=0, solver="hals")
+    model = nmfkit.NMF(6, init="random", random_state=0, max_iter=100, tol=0, solver="hals",
+                       solver_options=LEAN)
     with pytest.warns(UserWarning, match="interrupted"):
         W = model.fit_transform(X)
     assert model.stop_reason_ == "interrupted" and 1 <= model.n_iter_ < 100
@@ -354,7 +358,7 @@ def test_lean_driver_interrupted_mid_update_keeps_a_valid_iterate(lean_fits, mon
     monkeypatch.setattr(hals, "update", failing)
     with pytest.raises(KeyboardInterrupt):
         nmfkit.NMF(6, init="random", random_state=0, max_iter=100, tol=0,
-                   solver="hals").fit(X)
+                   solver="hals", solver_options=LEAN).fit(X)
 
 
 def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends(python_sigint):
@@ -362,24 +366,23 @@ def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends(python_sigint):
     import signal
     import threading
 
-    from nmfkit import _array
 
     done = []
     with pytest.raises(KeyboardInterrupt):
-        with _array.interrupts_deferred():
+        with _threads.interrupts_deferred():
             signal.raise_signal(signal.SIGINT)
             done.append("after the signal")  # not interrupted
     assert done == ["after the signal"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     # Outside the main thread (where Python delivers no signals) it does nothing.
     seen = []
-    worker = threading.Thread(target=lambda: seen.append(_array.interrupts_deferred()))
+    worker = threading.Thread(target=lambda: seen.append(_threads.interrupts_deferred()))
     worker.start()
     worker.join()
     assert isinstance(seen[0], contextlib.nullcontext)
     # Where SIGINT is ignored it stays ignored: nothing is installed, nothing raised.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with _array.interrupts_deferred():
+    with _threads.interrupts_deferred():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         signal.raise_signal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
@@ -392,16 +395,14 @@ def test_lean_sparse_fit_holds_one_copy_of_W(lean_fits, monkeypatch):
     (e))."""
     import tracemalloc
 
-    from nmfkit.solvers import alternating
-
-    monkeypatch.setattr(alternating, "LEAN_BLOCK_BYTES", 64 << 10)
     m, n, k = 60_000, 800, 10
     X = sp.random(m, n, density=0.01, format="csr", random_state=0, dtype=np.float64)
     W0, H0 = initialize(X, k, "random", random_state=0)
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
-        nmfkit.NMF(k, init="custom", max_iter=6, tol=0).fit(X, W=W0, H=H0)
+        nmfkit.NMF(k, init="custom", max_iter=6, tol=0,
+                   solver_options={**LEAN, "lean_block_bytes": 64 << 10}).fit(X, W=W0, H=H0)
         peak = tracemalloc.get_traced_memory()[1] - start
     finally:
         tracemalloc.stop()
@@ -412,10 +413,9 @@ def test_lean_sparse_fit_holds_one_copy_of_W(lean_fits, monkeypatch):
 
 def test_map_threads_runs_nested_calls_inline():
     """Work already split over the pool's threads is not split again (no deadlock)."""
-    from nmfkit import _array
 
-    inner = lambda i: _array.map_threads(lambda j: 10 * i + j, list(range(3)))  # noqa: E731
-    assert _array.map_threads(inner, list(range(4))) == [[10 * i + j for j in range(3)]
+    inner = lambda i: _threads.map_threads(lambda j: 10 * i + j, list(range(3)))  # noqa: E731
+    assert _threads.map_threads(inner, list(range(4))) == [[10 * i + j for j in range(3)]
                                                          for i in range(4)]
 
 
@@ -425,36 +425,33 @@ def test_clip_nonnegative_in_place_matches_maximum(shape, dtype):
     """The chunked clip (against a shared zero array, past the first chunk too) is
     max(A, 0) in place, NaN kept, and leaves its zero array untouched; views that are not
     contiguous take the plain path."""
-    from nmfkit import _array
 
     rng = np.random.default_rng(0)
     A = (rng.standard_normal(shape)).astype(dtype)
     A.reshape(-1)[::997] = np.nan
     expected = np.maximum(A, 0)
-    out = _array.clip_nonnegative_(A)
+    out = _backends.clip_nonnegative_(A)
     assert out is A
     np.testing.assert_array_equal(A, expected)
-    assert not any(np.any(z) for z in _array._ZEROS.values())
+    assert not any(np.any(z) for z in _backends._ZEROS.values())
     B = rng.standard_normal((40, 3000)).astype(dtype)
     view = B[:, ::2]
     expected = np.maximum(view, 0)
-    _array.clip_nonnegative_(view)
+    _backends.clip_nonnegative_(view)
     np.testing.assert_array_equal(B[:, ::2], expected)
     assert np.any(B[:, 1::2] < 0)  # the columns outside the view are untouched
 
 
 def test_float32_dots_accumulate_in_float64():
     """⟨A, B⟩ of float32 arrays with long rows is accumulated in float64 (a float32
-    accumulation along rows, with float32 Gram matrices, left 0.08 % of error in a
-    converged float32 objective: `benchmarks/micro.py float32-loss`)."""
-    from nmfkit import _array
-
+    accumulation along rows, with float32 Gram matrices, leaves a visible error in a
+    converged float32 objective)."""
     rng = np.random.default_rng(0)
     A = rng.random((4, 200_000)).astype(np.float32)
     B = rng.random((4, 200_000)).astype(np.float32)
     exact = float(np.sum(A.astype(np.float64) * B.astype(np.float64)))
-    assert abs(_array.vdot64(A, B) / exact - 1) < 1e-12
-    assert abs(_array.squared_norm(A) / float(np.sum(A.astype(np.float64) ** 2)) - 1) < 1e-12
+    assert abs(_sums.vdot64(A, B) / exact - 1) < 1e-12
+    assert abs(_sums.squared_norm(A) / float(np.sum(A.astype(np.float64) ** 2)) - 1) < 1e-12
 
 
 def test_float32_objective_is_the_exact_objective():
@@ -511,15 +508,14 @@ def test_starting_objective_costs_no_extra_product(monkeypatch):
     """The objective at iteration 0 comes from the WᵀX the first H update needs anyway:
     one iteration is two products (it was three), and the value is the exact objective of
     the starting factors, penalties included; transform (H fixed) still gets it right."""
-    from nmfkit import _array
 
     X, _, _ = planted(120, 90, 4, noise=0.1, seed=2)
     rng = np.random.default_rng(0)
     W0, H0 = rng.random((120, 4)), rng.random((4, 90))
     calls = []
     for name in ("Wt_times_X", "H_times_Xt"):
-        real = getattr(_array, name)
-        monkeypatch.setattr(_array, name,
+        real = getattr(_data, name)
+        monkeypatch.setattr(_data, name,
                             lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
     model = nmfkit.NMF(4, init="custom", solver="hals", max_iter=1, tol=0, alpha_W=0.1,
                        l1_ratio=0.5)
@@ -541,28 +537,25 @@ def test_starting_objective_costs_no_extra_product(monkeypatch):
 def test_dense_residual_is_exact_for_float32(order):
     """reconstruction_err_ of dense X is ‖X − WH‖ summed in float64, for float32 data and
     any memory order (it is computed in place, one row block at a time)."""
-    from nmfkit import _array
 
     rng = np.random.default_rng(1)
     W, H = rng.random((9000, 5)).astype(np.float32), rng.random((5, 700)).astype(np.float32)
     X = np.asarray(W @ H + 1e-3 * rng.random((9000, 700)).astype(np.float32), order=order)
     R = X.astype(np.float64) - W.astype(np.float64) @ H.astype(np.float64)
     exact = float(np.sum(R ** 2))
-    assert _array.dense_residual_squared_norm(X, W, H) == pytest.approx(exact, rel=1e-4)
-    assert _array.squared_norm(X) == pytest.approx(float(np.sum(X.astype(np.float64) ** 2)),
+    assert _data.residual_squared_norm(X, W, H) == pytest.approx(exact, rel=1e-4)
+    assert _sums.squared_norm(X) == pytest.approx(float(np.sum(X.astype(np.float64) ** 2)),
                                                    rel=1e-12)
 
 
 @pytest.mark.parametrize("orthogonal", [None, "H"])
 def test_a_fit_computes_the_squared_norm_of_X_once(monkeypatch, orthogonal):
     """The estimator's ‖X‖² (for the exact-fit floor and the stopping scale) reaches the
-    solver, which does not compute it again (a pass over X: 19 ms on benchmark (d),
-    `benchmarks/micro.py setup`)."""
-    from nmfkit import _array
+    solver, which does not compute it again (a whole pass over X)."""
 
     X, _, _ = planted(80, 60, 3, noise=0.1, seed=1)
-    real, calls = _array.squared_norm, []
-    monkeypatch.setattr(_array, "squared_norm", lambda A: calls.append(A.shape) or real(A))
+    real, calls = _sums.squared_norm, []
+    monkeypatch.setattr(_sums, "squared_norm", lambda A: calls.append(A.shape) or real(A))
     model = nmfkit.NMF(3, init="random", random_state=0, max_iter=5, tol=0,
                        orthogonal=orthogonal).fit(X)
     assert calls == [X.shape]

@@ -5,7 +5,7 @@ and the variants and applications built on it.
 """
 from importlib import import_module
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 from .estimators.nmf import NMF  # noqa: E402
 from .estimators.persistence import load  # noqa: E402

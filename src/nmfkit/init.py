@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import randomized_svd
 
-from . import _array
+from . import _backends
 
 
 def resolve_init(init, n_components, shape):
@@ -25,7 +25,7 @@ def resolve_init(init, n_components, shape):
 
 
 def _mean(X) -> float:
-    if _array.is_sparse(X):
+    if _backends.is_sparse(X):
         return float(X.sum()) / (X.shape[0] * X.shape[1])
     return float(X.mean())
 

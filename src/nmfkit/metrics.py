@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _array
+from . import _backends
 
 __all__ = ["sparseness"]
 
@@ -45,9 +45,9 @@ def sparseness(M, axis=None):
     >>> sparseness(np.array([[1.0, 0.0], [1.0, 1.0]]), axis=1).round(6).tolist()
     [1.0, 0.0]
     """
-    if _array.is_sparse(M):
+    if _backends.is_sparse(M):
         M = M.toarray() if np.prod(M.shape) <= 10**7 else M
-    A = np.abs(np.asarray(_array.to_numpy(M) if not isinstance(M, (list, tuple)) else M,
+    A = np.abs(np.asarray(_backends.to_numpy(M) if not isinstance(M, (list, tuple)) else M,
                           dtype=np.float64))
     if A.ndim == 1 or axis is None:
         A = A.reshape(1, -1)

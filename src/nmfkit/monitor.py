@@ -3,7 +3,7 @@
 A solver calls ``monitor(iteration, W, H, loss)`` after each iteration and stops when
 it returns True.  The monitor owns everything around the numerics: the stopping rule,
 the history that becomes ``loss_curve_``, the progress bar and log, the user's
-callback, a time limit and the snapshot kept for Ctrl-C.
+callback and the snapshot kept for Ctrl-C.
 
 Stopping rule (documented in :class:`nmfkit.NMF`): stop when, over the last
 ``window`` iterations, the objective fell on average by less than ``tol`` times its
@@ -17,14 +17,14 @@ model explains (½‖WH‖² at a stationary point).  On data a rank-k model exp
 partly (a tf-idf matrix at 97 % relative error), a fall of ``tol·L`` per iteration is
 still a large change of the factors; measured against what the model explains, the
 rule waits until the factors, not just the objective, stop moving.  With ``tol=0`` only ``max_iter``, the
-callback, the time limit or an exact fit stop the solver.
+callback or an exact fit stop the solver.
 """
 from __future__ import annotations
 
 import sys
 import time
 
-from . import _array
+from . import _backends
 
 
 class Monitor:
@@ -48,14 +48,12 @@ class Monitor:
         ``callback(iteration, W, H, loss)``; returning True stops the solver.
     verbose : int
         0 silent, 1 progress bar (tqdm), 2 one log line per iteration.
-    time_limit : float or None
-        Seconds after which the solver is stopped.
     snapshot : bool
         Keep a copy of the latest factors, so an interrupted fit keeps its result.
     """
 
     def __init__(self, *, tol=1e-4, max_iter=200, window=10, floor=0.0, null_loss=None,
-                 callback=None, verbose=0, time_limit=None, snapshot=True, description="NMF"):
+                 callback=None, verbose=0, snapshot=True, description="NMF"):
         self.tol = tol
         self.null_loss = null_loss
         self.max_iter = max_iter
@@ -63,7 +61,6 @@ class Monitor:
         self.floor = floor
         self.callback = callback
         self.verbose = verbose
-        self.time_limit = time_limit
         self.snapshot = snapshot
         self.description = description
         self.history = []  # (iteration, seconds, loss)
@@ -93,7 +90,7 @@ class Monitor:
         self.history.append((iteration, seconds, loss))
         if self.snapshot:
             # ``fresh``: the solver will not write into these arrays again; keep them.
-            self.last = (W, H, loss) if fresh else (_array.copy(W), _array.copy(H), loss)
+            self.last = (W, H, loss) if fresh else (_backends.copy(W), _backends.copy(H), loss)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.5g}", refresh=False)
@@ -115,9 +112,6 @@ class Monitor:
             if before - loss <= self.window * self.tol * max(scale, 1e-3 * self.tol * self.history[0][2]):
                 self.converged, self.stop_reason = True, "converged"
                 return True
-        if self.time_limit is not None and seconds >= self.time_limit:
-            self.stop_reason = "time limit"
-            return True
         return False
 
     def resume(self):
@@ -129,7 +123,3 @@ class Monitor:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-    @property
-    def seconds(self) -> float:
-        return self.history[-1][1] if self.history else 0.0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _array
+from . import _backends, _data, _sums
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class Penalty:
     def value(self, W, H) -> float:
         if not self.active:
             return 0.0
-        xp = _array.namespace(W, H)
+        xp = _backends.namespace(W, H)
         sum_W = float(xp.sum(W)) if self.l1_W else 0.0
-        sq_W = _array.vdot64(W, W) if self.l2_W else 0.0
+        sq_W = _sums.vdot64(W, W) if self.l2_W else 0.0
         return self.value_from(sum_W, sq_W, H)
 
     def value_from(self, sum_W, sq_W, H) -> float:
@@ -59,16 +59,12 @@ class Penalty:
         if not self.active:
             return 0.0
         total = self.l1_W * sum_W + 0.5 * self.l2_W * sq_W
-        xp = _array.namespace(H)
+        xp = _backends.namespace(H)
         if self.l1_H:
             total += self.l1_H * float(xp.sum(H))
         if self.l2_H:
-            total += 0.5 * self.l2_H * _array.vdot64(H, H)
+            total += 0.5 * self.l2_H * _sums.vdot64(H, H)
         return total
-
-    def swapped(self) -> "Penalty":
-        """The same penalty seen from the transposed problem Xᵀ ≈ HᵀWᵀ."""
-        return Penalty(self.l1_H, self.l2_H, self.l1_W, self.l2_W)
 
 
 def frobenius_from_products(normX2, WtX, H, WtW, HHt) -> float:
@@ -77,15 +73,15 @@ def frobenius_from_products(normX2, WtX, H, WtW, HHt) -> float:
     Cost O(k n + k²) given the products: the trace identity of the module docstring.
     Clipped at zero, which rounding can cross when the fit is exact.
     """
-    value = normX2 - 2.0 * _array.vdot64(WtX, H) + _array.vdot64(WtW, HHt)
+    value = normX2 - 2.0 * _sums.vdot64(WtX, H) + _sums.vdot64(WtW, HHt)
     return 0.5 * max(value, 0.0)
 
 
 def frobenius_from_factors(X, W, H, normX2=None) -> float:
     """``½‖X − WH‖²`` for dense or sparse ``X`` without forming ``WH``."""
     if normX2 is None:
-        normX2 = _array.squared_norm(X)
-    WtX = _array.Wt_times_X(W, X)
+        normX2 = _sums.squared_norm(X)
+    WtX = _data.Wt_times_X(W, X)
     return frobenius_from_products(normX2, WtX, H, W.T @ W, H @ H.T)
 
 
@@ -148,13 +144,13 @@ class BetaData:
         self.beta = float(beta)
         self.shape = X.shape
         self.missing = bool(missing)
-        self.dense = not missing and not stored and not _array.is_sparse(X)
+        self.dense = not missing and not stored and not _backends.is_sparse(X)
         if self.dense:
             self.X = X
             self.S = None
         else:
             self.X = None
-            self.S = _array.stored_entries(X, observed="finite" if missing else "stored")
+            self.S = _data.stored_entries(X, observed="finite" if missing else "stored")
         # Zeros of X are entries too unless masked; for β ≤ 0 there are none (checked upstream).
         self.zero_term = not missing and self.beta > 0
 
@@ -163,7 +159,7 @@ class BetaData:
         """WH where the fit needs it: dense m x n, or its values at the stored entries."""
         if self.dense:
             return W @ H
-        return _array.values_at(self.S, W, H)
+        return _data.values_at(self.S, W, H)
 
     def value(self, Y, W, H) -> float:
         """D_β(X | WH) from ``Y = model(W, H)`` (float64)."""
@@ -171,7 +167,7 @@ class BetaData:
         if beta == 1:
             return self._kl(Y, W, H)
         if self.dense:
-            x, y = _array.to_numpy(self.X), _array.to_numpy(Y)
+            x, y = _backends.to_numpy(self.X), _backends.to_numpy(Y)
             if not self.zero_term:
                 return _divergence_at(x, y, beta, zero_term_apart=False)
             return _divergence_at(x, y, beta, zero_term_apart=True) + self._zero_sum(W, H, Y)
@@ -183,9 +179,9 @@ class BetaData:
         so an evaluation is one log pass and one dot product over the entries."""
         import numpy as _np
 
-        x = _array.to_numpy(self.X if self.dense else self.S.values)
+        x = _backends.to_numpy(self.X if self.dense else self.S.values)
         xlogx, xsum = self._kl_x_sums()
-        y = _array.to_numpy(Y)
+        y = _backends.to_numpy(Y)
         logy = _np.log(_np.maximum(y, EPSILON))
         xlogy = float(_np.vdot(x, logy)) if x.dtype == _np.float64 else float(
             _np.vdot(_np.asarray(x, _np.float64), logy.astype(_np.float64)))
@@ -202,7 +198,7 @@ class BetaData:
         import numpy as _np
 
         if not hasattr(self, "_x_sums"):
-            x = _array.to_numpy(self.X if self.dense else self.S.values)
+            x = _backends.to_numpy(self.X if self.dense else self.S.values)
             xd = _np.asarray(x, dtype=_np.float64)
             positive = xd[xd > 0]
             self._x_sums = (float(_np.dot(positive, _np.log(positive))), float(xd.sum()))
@@ -222,21 +218,21 @@ class BetaData:
         import numpy as _np
 
         if self.beta == 1:
-            xp = _array.namespace(W, H)
-            return float(_np.dot(_array.to_numpy(xp.sum(W, axis=0)).astype(_np.float64),
-                                 _array.to_numpy(xp.sum(H, axis=1)).astype(_np.float64)))
+            xp = _backends.namespace(W, H)
+            return float(_np.dot(_backends.to_numpy(xp.sum(W, axis=0)).astype(_np.float64),
+                                 _backends.to_numpy(xp.sum(H, axis=1)).astype(_np.float64)))
         if Y is not None:
-            return float(_np.sum(_np.asarray(_array.to_numpy(Y), dtype=_np.float64) ** self.beta)) / self.beta
+            return float(_np.sum(_np.asarray(_backends.to_numpy(Y), dtype=_np.float64) ** self.beta)) / self.beta
         total = 0.0
-        Wn, Hn = _array.to_numpy(W), _array.to_numpy(H)
-        for a, b in _array.row_blocks(*self.shape):
+        Wn, Hn = _backends.to_numpy(W), _backends.to_numpy(H)
+        for a, b in _data.row_blocks(*self.shape):
             total += float(_np.sum(_np.maximum(Wn[a:b] @ Hn, 0).astype(_np.float64) ** self.beta))
         return total / self.beta
 
     # -- gradient halves (Févotte & Idier 2011, eq. 11): ∇ = den − num ------------------
     def _weights(self, Y, dtype):
         """(X ∘ Y^(β−2), Y^(β−1)) at the entries the layout holds (floored Y)."""
-        xp = _array.namespace(Y)
+        xp = _backends.namespace(Y)
         beta = self.beta
         Yf = xp.maximum(Y, EPSILON)
         x = self.X if self.dense else self.S.values
@@ -248,17 +244,17 @@ class BetaData:
 
     def terms_H(self, W, H, Y):
         """``(Wᵀ(X∘Y^(β−2)), Wᵀ Y^(β−1))``, both k x n: the MU ratio for H."""
-        xp = _array.namespace(W)
+        xp = _backends.namespace(W)
         P, Q = self._weights(Y, W.dtype)
         if self.dense:
-            num = _array.Wt_times_X(W, P)
+            num = _data.Wt_times_X(W, P)
             den = xp.sum(W, axis=0)[:, None] * xp.ones((1, self.shape[1]), dtype=W.dtype) \
-                if Q is None else _array.Wt_times_X(W, Q)
+                if Q is None else _data.Wt_times_X(W, Q)
             return num, den
-        num = _array.contiguous(_array.pattern_times(self.S, P, W, transposed=True).T)
+        num = _backends.contiguous(_data.pattern_times(self.S, P, W, transposed=True).T)
         if not self.zero_term:  # masked: only observed entries
             ones = _np_ones_like(self.S.values) if Q is None else Q
-            den = _array.contiguous(_array.pattern_times(self.S, ones, W, transposed=True).T)
+            den = _backends.contiguous(_data.pattern_times(self.S, ones, W, transposed=True).T)
             return xp.asarray(num), xp.asarray(den)
         if self.beta == 1:
             den = xp.sum(W, axis=0)[:, None] * xp.ones((1, self.shape[1]), dtype=W.dtype)
@@ -267,17 +263,17 @@ class BetaData:
 
     def terms_W(self, W, H, Y):
         """``((X∘Y^(β−2))Hᵀ, Y^(β−1)Hᵀ)``, both m x k: the MU ratio for W."""
-        xp = _array.namespace(H)
+        xp = _backends.namespace(H)
         P, Q = self._weights(Y, H.dtype)
         if self.dense:
-            num = _array.X_times_Ht(P, H)
+            num = _data.X_times_Ht(P, H)
             den = xp.ones((self.shape[0], 1), dtype=H.dtype) * xp.sum(H, axis=1)[None, :] \
-                if Q is None else _array.X_times_Ht(Q, H)
+                if Q is None else _data.X_times_Ht(Q, H)
             return num, den
-        num = _array.pattern_times(self.S, P, H.T)
+        num = _data.pattern_times(self.S, P, H.T)
         if not self.zero_term:
             ones = _np_ones_like(self.S.values) if Q is None else Q
-            return xp.asarray(num), xp.asarray(_array.pattern_times(self.S, ones, H.T))
+            return xp.asarray(num), xp.asarray(_data.pattern_times(self.S, ones, H.T))
         if self.beta == 1:
             den = xp.ones((self.shape[0], 1), dtype=H.dtype) * xp.sum(H, axis=1)[None, :]
             return xp.asarray(num), den
@@ -286,7 +282,7 @@ class BetaData:
     def _dense_blocks_H(self, W, H, xp):
         """Σ_blocks W_bᵀ (W_b H)^(β−1): the zeros of sparse X, one row block at a time."""
         den = None
-        for a, b in _array.row_blocks(*self.shape):
+        for a, b in _data.row_blocks(*self.shape):
             Q = xp.maximum(W[a:b] @ H, EPSILON) ** (self.beta - 1)
             part = W[a:b].T @ Q
             den = part if den is None else den + part
@@ -294,7 +290,7 @@ class BetaData:
 
     def _dense_blocks_W(self, W, H, xp):
         parts = [(xp.maximum(W[a:b] @ H, EPSILON) ** (self.beta - 1)) @ H.T
-                 for a, b in _array.row_blocks(*self.shape)]
+                 for a, b in _data.row_blocks(*self.shape)]
         return xp.concat(parts, axis=0)
 
 
@@ -337,6 +333,6 @@ def beta_divergence(X, W, H, beta, *, missing=False) -> float:
     names = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
     beta = names[beta] if isinstance(beta, str) else float(beta)
     if beta == 2 and not missing:
-        return frobenius_from_factors(X, W, H)
+        return 0.5 * _data.residual_squared_norm(X, W, H)
     data = BetaData(X, beta, missing=missing)
     return data.value(data.model(W, H), W, H)

@@ -1,30 +1,25 @@
 """``nmfkit.NMF``: scikit-learn's NMF API, nmfkit's solvers.
 
-The estimator only orchestrates: validate → initialise → pick a solver → run it
-under a monitor → set the fitted attributes.  The numerics live in
-:mod:`nmfkit.solvers`, the checks in :mod:`nmfkit._validation`.
+The estimator only says what its problem is: validate → initialise → ask the solver
+registry which solver fits it → run the restarts through the shared base
+(:class:`nmfkit.estimators._base.FactorizationBase`) → keep the factors.  The numerics
+live in :mod:`nmfkit.solvers`, the checks in :mod:`nmfkit._validation`.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _array, _validation
+from .. import _backends, _data, _sums, _threads, _validation
 from ..init import initialize, resolve_init
 from ..monitor import Monitor
-from ..objectives import Penalty, beta_divergence
-from ..solvers import get_solver
+from ..objectives import Penalty
+from ..solvers import Settings, SolverParams, run
 from ..solvers.anls import nnls
-from ..solvers.result import SolverParams
+from ._base import FactorizationBase, fit_context
 
 
-class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NMF(FactorizationBase):
     """Non-negative matrix factorization: find W, H ≥ 0 with X ≈ WH.
 
     A drop-in replacement for :class:`sklearn.decomposition.NMF`: every parameter of
@@ -42,11 +37,15 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     init : {'auto', 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'} or None, default='auto'
         Initialisation; 'auto'/None is scikit-learn's rule ('nndsvda' when
         k ≤ min(n_samples, n_features), else 'random').
-    solver : {'auto', 'hals', 'cd', 'mu', 'als', 'anls', 'pgd'}, default='auto'
-        'hals' (= 'cd'): accelerated hierarchical ALS (exact coordinate descent);
-        'mu': multiplicative updates; 'als': least squares with clipping;
-        'anls': exact alternating non-negative least squares (block principal pivoting);
-        'pgd': projected gradient with line search (Lin 2007).
+    solver : str, default='auto'
+        A name from :func:`nmfkit.solvers.names`: 'auto' (the fastest registered solver
+        for the problem), 'hals' (= 'cd'): accelerated hierarchical ALS (exact
+        coordinate descent; Newton-CD for KL and masked data); 'mu': multiplicative
+        updates; 'als': least squares with clipping; 'anls': exact alternating
+        non-negative least squares (block principal pivoting); 'pgd': projected
+        gradient with line search (Lin 2007); 'newton-cd', 'onmf', or a solver
+        registered with :func:`nmfkit.solvers.register`.  ``nmfkit.solvers.available()``
+        lists what each fits.
     beta_loss : {'frobenius', 'kullback-leibler', 'itakura-saito'} or float, default='frobenius'
         β-divergence minimised (β = 2, 1, 0, or any float; scikit-learn's definition,
         see :func:`nmfkit.objectives.beta_divergence`).  β ≠ 2 is fitted by 'mu'
@@ -94,6 +93,10 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         time and memory per iteration.  Every row and column needs an observed entry.
     device : str, default='cpu'
         Compute device; this version implements 'cpu'.
+    solver_options : dict or None, default=None
+        Tuning settings by name, the fields of :class:`nmfkit.solvers.Settings`: e.g.
+        ``{"extrapolate": False}``, ``{"max_inner": 5}``, ``{"mixed_precision": False}``
+        (fit float64 input in float64 throughout).  Unknown names raise ValueError.
 
     Attributes
     ----------
@@ -127,7 +130,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = _validation.NMF_PARAMETERS
+    _parameters: dict = _validation.NMF_PARAMETERS
+    _saved_scalars = FactorizationBase._saved_scalars + ("orthogonality_",)
 
     def __init__(
         self,
@@ -149,6 +153,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         orthogonal=None,
         missing="error",
         device="cpu",
+        solver_options=None,
     ):
         self.n_components = n_components
         self.init = init
@@ -167,6 +172,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.orthogonal = orthogonal
         self.missing = missing
         self.device = device
+        self.solver_options = solver_options
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, **params):
@@ -174,7 +180,6 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.fit_transform(X, **params)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, W=None, H=None):
         """Learn the factorization of X and return W (n_samples x n_components).
 
@@ -184,12 +189,28 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         y : ignored
         W, H : array-like, optional
             Initial factors for ``init='custom'`` (W may be omitted only with H fixed).
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
         """
+        self._check_params()
+        with fit_context():
+            return self._fit(X, W, H)
+
+    def _problem(self, X):
+        """(β, masked, penalty, solver record, settings) for X, checked before any work."""
         masked = self.missing == "mask"
-        X = _validation.as_matrix(self, X, reset=True, allow_nan=masked)
         beta = _validation.beta_value(self.beta_loss)
-        _validation.check_not_implemented(self, beta)
-        _validation.check_variant(self, beta)
+        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
+        solver = self._resolve_solver(X, beta=beta, masked=masked, orthogonal=self.orthogonal,
+                                      penalized=penalty.active)
+        return beta, masked, penalty, solver, Settings.from_options(self.solver_options)
+
+    def _fit(self, X, W, H):
+        masked = self.missing == "mask"
+        X = self._validate_X(X, reset=True, allow_nan=masked)
+        beta, masked, penalty, solver, settings = self._problem(X)
         _validation.check_data_for_loss(X, beta, masked=masked)
         init = "custom" if (self.init in ("auto", None) and H is not None and W is not None) \
             else self.init
@@ -198,117 +219,33 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         else:
             k = _validation.check_n_components(self.n_components, X.shape, init)
             init = resolve_init(init, k, X.shape)
-        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
-        solver_name = self._solver_name(beta)
-        solve = get_solver(solver_name)
         X_init = _masked_zero_filled(X) if masked else X
-        normX2 = _array.squared_norm(X_init)
+        normX2 = _sums.squared_norm(X_init)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
                               shuffle=self.shuffle, random_state=self.random_state,
                               missing=masked, orthogonal=self.orthogonal,
-                              squared_norm_X=None if masked else normX2)
-        floor = 10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2
-
+                              squared_norm_X=None if masked else normX2, settings=settings)
         seeds = self._restart_seeds()
-        best = None
-        interrupted = False
-        for restart, seed in enumerate(seeds):
-            if init == "custom" and restart == 0:
-                start = (W0, H0)
-            else:
-                scheme = init if restart == 0 else "random"
-                start = initialize(X_init, k, scheme, random_state=seed)
-                if masked:
-                    start = _rescale_to_observed(X, *start)
-            monitor = Monitor(tol=self.tol, max_iter=self.max_iter, floor=floor,
-                              null_loss=0.5 * normX2 if beta == 2 else None,
-                              callback=self.callback, verbose=self.verbose,
-                              description=f"NMF[{solver_name}]" + (
-                                  f" restart {restart + 1}/{len(seeds)}" if len(seeds) > 1 else ""))
-            try:
-                with _array.blas_threads_for(X, k):
-                    result = solve(X, *start, params=params, monitor=monitor)
-                outcome = (result.W, result.H, result.loss, result.n_iter, result.converged,
-                           result.message, not result.float32_loss)
-            except KeyboardInterrupt:
-                monitor.close()
-                if monitor.last is None:
-                    raise
-                W_last, H_last, loss_last = monitor.last
-                outcome = (W_last, H_last, loss_last, monitor.history[-1][0], False, "interrupted",
-                           False)
-                interrupted = True
-            if best is None or outcome[2] < best[0][2]:
-                best = (outcome, monitor)
-            if interrupted:
-                warnings.warn(f"NMF fit interrupted at iteration {outcome[3]}; keeping the best "
-                              "factors found so far.", UserWarning, stacklevel=_caller_stacklevel())
-                break
 
-        (W_fit, H_fit, loss_fit, n_iter, converged, message, loss_exact), monitor = best
-        if solver_name == "mu" and beta == 2.0 and not masked and message != "interrupted":
-            loss_exact = False  # W is replaced below
-            # MU approaches the optimal W for the final H only sublinearly; finish with the
-            # exact block step (it can only lower the objective), so that fit_transform(X)
-            # and transform(X) agree as scikit-learn's estimator checks require.
-            W_fit = _array.contiguous(self._solve_W(X, H_fit, penalty).T)
-        W_fit = np.ascontiguousarray(_array.to_numpy(W_fit))
-        H_fit = np.ascontiguousarray(_array.to_numpy(H_fit))
+        def start(restart):
+            if init == "custom" and restart == 0:
+                return W0, H0
+            scheme = init if restart == 0 else "random"
+            factors = initialize(X_init, k, scheme, random_state=seeds[restart])
+            return _rescale_to_observed(X, *factors) if masked else factors
+
+        result, monitor = self._fit_restarts(
+            X, solver, params, [start] * len(seeds),
+            floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2,
+            null_loss=0.5 * normX2 if beta == 2 else None)
+        W_fit = np.ascontiguousarray(_backends.to_numpy(result.W))
+        H_fit = np.ascontiguousarray(_backends.to_numpy(result.H))
         self.components_ = H_fit
         self.n_components_ = H_fit.shape[0]
-        self.n_iter_ = int(n_iter)
-        self.converged_ = bool(converged)
-        self.solver_ = solver_name
-        self.stop_reason_ = message
-        if beta == 2.0 and not masked and _array.is_sparse(X) and loss_exact \
-                and not penalty.active:
-            # For sparse X the objective is the trace identity (WH is never formed), and the
-            # solver's last one was exactly that, for the pair it returned, in float64: a
-            # new product with X (a tenth of a fit of benchmark (e)) would only repeat it.
-            self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, loss_fit)))
-        elif beta == 2.0 and not masked:
-            self.reconstruction_err_ = float(np.sqrt(
-                _array.dense_residual_squared_norm(X, W_fit, H_fit)))
-        elif solver_name == "newton-cd":
-            # Its objective is measured exactly, entry by entry, in the last sweep's final
-            # pass over the returned factors (float32 scratch: to ~1e-7); a new pass over X
-            # (a WH block and a log per entry) would only repeat it.
-            divergence = loss_fit - penalty.value(W_fit, H_fit)
-            self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, divergence)))
-        else:  # scikit-learn's definition for every β: √(2·D_β(X | WH)), observed entries
-            self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, beta_divergence(
-                X, W_fit, H_fit, beta, missing=masked))))
+        self._set_fit_attributes(result, monitor, solver)
         if self.orthogonal is not None:
             self.orthogonality_ = _orthogonality(W_fit if self.orthogonal == "W" else H_fit.T)
-        self.loss_curve_ = pd.DataFrame(monitor.history, columns=["iteration", "seconds", "loss"])
-        if not converged and message == "max_iter reached" and self.tol > 0:
-            warnings.warn(
-                f"Maximum number of iterations {self.max_iter} reached before the objective "
-                f"stopped decreasing (tol={self.tol}); increase max_iter to improve the fit.",
-                ConvergenceWarning, stacklevel=_caller_stacklevel(),
-            )
         return W_fit
-
-    def _solver_name(self, beta):
-        """Internal solver for (solver, β, missing, orthogonal); combinations are checked."""
-        if self.orthogonal is not None:
-            return "onmf"
-        masked = self.missing == "mask"
-        if self.solver == "auto":
-            # Coordinate descent with Newton steps reaches MU's KL objective several times
-            # sooner (benchmarks/kl_speed.py); on masked data it is exact weighted HALS.
-            if beta == 1.0 or (masked and beta == 2.0):
-                return "newton-cd"
-            return "hals" if beta == 2.0 else "mu"
-        if self.solver in ("cd", "hals") and (beta == 1.0 or masked):
-            return "newton-cd"
-        return "hals" if self.solver == "cd" else self.solver
-
-    def _restart_seeds(self):
-        if self.n_init == 1:
-            return [self.random_state]
-        rng = check_random_state(self.random_state)
-        return [self.random_state] + list(rng.randint(np.iinfo(np.int32).max, size=self.n_init - 1))
 
     # ------------------------------------------------------------------ using a fit
     def transform(self, X):
@@ -328,76 +265,35 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         masked = self.missing == "mask"
-        X = _validation.as_matrix(self, X, reset=False, allow_nan=masked)
+        X = self._validate_X(X, reset=False, allow_nan=masked)
         H = self.components_.astype(X.dtype, copy=False)
-        penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
-        beta = _validation.beta_value(self.beta_loss)
+        beta, masked, penalty, solver, settings = self._problem(X)
         if beta == 2.0 and not masked:
-            return np.ascontiguousarray(self._solve_W(X, H, penalty).T)
+            with _threads.blas_threads_for(X, H.shape[0]):
+                Wt = nnls(H @ H.T, _data.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
+            return np.ascontiguousarray(Wt.T)
         _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",))
-        solver_name = self._solver_name(beta)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
-                              update_H=False, missing=masked)
+                              update_H=False, missing=masked, settings=settings)
         X_obs = _masked_zero_filled(X) if masked else X
         W0 = np.full((X.shape[0], H.shape[0]), np.sqrt(max(
             float(X_obs.sum()) / max(1, _observed_count(X, masked)), 1e-12) / H.shape[0]),
             dtype=X.dtype)
         monitor = Monitor(tol=self.tol, max_iter=self.max_iter, description="NMF.transform",
-                          null_loss=0.5 * _array.squared_norm(X_obs) if beta == 2 else None)
-        with _array.blas_threads_for(X, H.shape[0]):
-            result = get_solver(solver_name)(X, W0, H, params=params, monitor=monitor)
-        return np.ascontiguousarray(_array.to_numpy(result.W))
-
-    @staticmethod
-    def _solve_W(X, H, penalty):
-        """Wᵀ = argmin_{W ≥ 0} ½‖X − WH‖² + penalty on W, exactly (k x m)."""
-        with _array.blas_threads_for(X, H.shape[0]):
-            return nnls(H @ H.T, _array.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
+                          null_loss=0.5 * _sums.squared_norm(X_obs) if beta == 2 else None)
+        with _threads.blas_threads_for(X, H.shape[0]):
+            result = run(solver, X, W0, H, params=params, monitor=monitor)
+        return np.ascontiguousarray(_backends.to_numpy(result.W))
 
     def inverse_transform(self, X):
         """Data from W: ``X @ components_`` (n_samples x n_features)."""
         check_is_fitted(self)
         return X @ self.components_
 
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path, extras=None):
-        """Write the fitted model to ``path`` (see :mod:`nmfkit.estimators.persistence`).
-
-        ``extras``: optional dict of name → NumPy array (numeric or str) stored with it
-        and returned by :func:`nmfkit.load` as ``model.extras_``.
-        """
-        from .persistence import save
-
-        save(self, path, extras=extras)
-
-
-def _caller_stacklevel():
-    """``stacklevel`` pointing at the user's line, past nmfkit's and scikit-learn's wrappers."""
-    import sys
-
-    frame, level = sys._getframe(1), 1
-    while frame is not None:
-        name = frame.f_globals.get("__name__", "")
-        if not (name.startswith("nmfkit.") or name.startswith("sklearn.")):
-            return level
-        frame, level = frame.f_back, level + 1
-    return 2
-
 
 def _masked_zero_filled(X):
     """X with unobserved entries (NaN) as 0: the matrix the initialisation sees."""
-    if _array.is_sparse(X):
+    if _backends.is_sparse(X):
         X = X.copy()
         X.data[np.isnan(X.data)] = 0
         return X
@@ -408,7 +304,7 @@ def _observed_count(X, masked):
     """Number of entries the fit sees (observed ones when masked)."""
     if not masked:
         return X.shape[0] * X.shape[1]
-    if _array.is_sparse(X):
+    if _backends.is_sparse(X):
         return int(np.count_nonzero(~np.isnan(X.data)))
     return int(np.count_nonzero(~np.isnan(X)))
 

@@ -25,9 +25,17 @@ import pandas as pd
 FORMAT = "nmfkit-model"
 FORMAT_VERSION = 1
 _ZIP_MAGIC = b"PK\x03\x04"
-_ARRAYS = ("components_", "feature_names_in_")
-_SCALARS = ("n_components_", "n_iter_", "reconstruction_err_", "converged_", "solver_",
-            "stop_reason_", "n_features_in_", "orthogonality_")
+
+#: Estimator classes :func:`load` can rebuild, by class name.  The shared base estimator
+#: adds every subclass as it is defined, so this module never imports an estimator.
+MODEL_CLASSES: dict = {}
+
+
+def register_model_class(cls):
+    """Let :func:`load` rebuild models of ``cls``; it names the fitted attributes it saves
+    in ``cls._saved_arrays`` (arrays) and ``cls._saved_scalars`` (JSON scalars)."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def _json_param(value):
@@ -42,7 +50,7 @@ def save(model, path, extras=None):
     """Write fitted ``model`` (and optional ``extras`` arrays) to ``path`` atomically."""
     from sklearn.utils.validation import check_is_fitted
 
-    from .. import __version__
+    from .._version import __version__
 
     check_is_fitted(model)
     extras = dict(extras or {})
@@ -56,14 +64,14 @@ def save(model, path, extras=None):
                 raise TypeError(f"extras[{name!r}] holds Python objects; pass numbers or "
                                 "strings.") from exc
         arrays[f"extra/{name}"] = value
-    for name in _ARRAYS:
+    for name in type(model)._saved_arrays:
         if hasattr(model, name):
             value = np.asarray(getattr(model, name))
             arrays[name] = value.astype(str) if value.dtype == object else value
     if hasattr(model, "loss_curve_"):
         arrays["loss_curve_"] = model.loss_curve_.to_numpy(dtype=np.float64)
     params = {key: _json_param(value) for key, value in model.get_params(deep=False).items()}
-    attributes = {name: _json_param(getattr(model, name)) for name in _SCALARS if hasattr(model, name)}
+    attributes = {name: _json_param(getattr(model, name)) for name in type(model)._saved_scalars if hasattr(model, name)}
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "nmfkit_version": __version__,
         "class": type(model).__name__, "params": params, "attributes": attributes,
@@ -97,9 +105,6 @@ def load(path):
         The file is not an nmfkit model, is truncated or corrupted, or was written by
         a newer nmfkit (format version above this one's).
     """
-    from .nmf import NMF
-
-    classes = {"NMF": NMF}
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model file at {path!r}.")
@@ -126,14 +131,14 @@ def load(path):
         raise ValueError(f"{path!r} was written in model format version {version}, newer than "
                          f"this nmfkit reads ({FORMAT_VERSION}); upgrade nmfkit "
                          "(pip install -U nmfkit).")
-    cls = classes.get(metadata.get("class"))
+    cls = MODEL_CLASSES.get(metadata.get("class"))
     if cls is None:
         raise ValueError(f"{path!r} holds an unknown model class {metadata.get('class')!r}.")
     valid = cls().get_params(deep=False)
     model = cls(**{k: v for k, v in metadata["params"].items() if k in valid and v is not None})
     for name, value in metadata["attributes"].items():
         setattr(model, name, value)
-    for name in _ARRAYS:
+    for name in cls._saved_arrays:
         if name in contents:
             value = contents[name]
             setattr(model, name, value.astype(object) if value.dtype.kind == "U" else value)

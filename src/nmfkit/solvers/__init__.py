@@ -1,13 +1,68 @@
-"""NMF algorithms as pure functions: solve(X, W, H, *, params, monitor) -> SolverResult."""
+"""NMF algorithms as pure functions, and the one registry of what each supports.
 
-from importlib import import_module
+Every solver is ``solve(X, W, H, *, params, monitor) -> SolverResult``, in a module of
+its own, registered once below.  ``available()`` is the table users and the
+documentation read; ``resolve`` is the only place that decides which solver runs.
+"""
+from .registry import (
+    ANY,
+    Solver,
+    available,
+    backend_of,
+    get,
+    names,
+    register,
+    resolve,
+    run,
+    unregister,
+)
+from .result import SolverParams, SolverResult
+from .settings import Settings
 
-#: solver name -> module holding ``solve``; 'cd' is scikit-learn's name for HALS.
-SOLVERS = {"hals": "hals", "cd": "hals", "mu": "mu", "als": "als", "anls": "anls", "pgd": "pgd",
-           # internal names the estimator picks (β = 1, missing='mask', orthogonal):
-           "newton-cd": "newton_cd", "onmf": "onmf"}
+__all__ = ["ANY", "Settings", "Solver", "SolverParams", "SolverResult", "available",
+           "backend_of", "get", "names", "register", "resolve", "run", "unregister"]
+
+_ALL_BACKENDS = ("numpy", "torch", "cupy")
 
 
-def get_solver(name):
-    """The ``solve`` function of the named solver."""
-    return import_module(f"{__name__}.{SOLVERS[name]}").solve
+def _mu_extrapolates(beta, masked):
+    # The Frobenius MU runs on the alternating driver, where extrapolation did not pay;
+    # the β-divergence updates extrapolate, except on observed entries only, where
+    # extrapolated runs started faster but ended above plain ones.
+    return beta != 2.0 and not masked
+
+
+# solver='auto' tries these in ``auto`` order: orthogonal NMF has its own algorithm;
+# KL and masked least squares go to Newton-CD, which reaches MU's objective several
+# times sooner; the Frobenius loss to HALS; any other β to MU.
+register(Solver(
+    name="onmf", solve="nmfkit.solvers.onmf:solve", auto=0, orthogonal=True,
+    penalties=False, backends=_ALL_BACKENDS,
+    description="orthogonal NMF by ONMF-EM: one non-zero per column of H (row of W)",
+    reference="Pompili, Gillis, Absil & Glineur 2014"))
+register(Solver(
+    name="newton-cd", solve="nmfkit.solvers.newton_cd:solve", auto=1, answers_to=("hals",),
+    losses=(1.0,), masked_losses=(1.0, 2.0), extrapolate=True,
+    description="coordinate descent with Newton steps (KL), weighted HALS on observed entries",
+    reference="Hsieh & Dhillon 2011; Ho 2008"))
+register(Solver(
+    name="hals", solve="nmfkit.solvers.hals:solve", auto=2, aliases=("cd",),
+    backends=_ALL_BACKENDS, extrapolate=True, mixed_precision=True,
+    description="exact coordinate descent (HALS) with inner sweeps and extrapolation",
+    reference="Cichocki & Phan 2009; Gillis & Glineur 2012; Ang & Gillis 2019"))
+register(Solver(
+    name="mu", solve="nmfkit.solvers.mu:solve", auto=3, losses=ANY, masked_losses=ANY,
+    backends=_ALL_BACKENDS, extrapolate=_mu_extrapolates,
+    description="multiplicative updates; any β with the MM exponent, never increases",
+    reference="Lee & Seung 2001; Févotte & Idier 2011"))
+register(Solver(
+    name="als", solve="nmfkit.solvers.als:solve", backends=_ALL_BACKENDS,
+    description="least squares then clipping (the teaching algorithm; may oscillate)"))
+register(Solver(
+    name="anls", solve="nmfkit.solvers.anls:solve", backends=_ALL_BACKENDS, extrapolate=True,
+    description="exact alternating non-negative least squares, block principal pivoting",
+    reference="Kim & Park 2011"))
+register(Solver(
+    name="pgd", solve="nmfkit.solvers.pgd:solve", backends=_ALL_BACKENDS,
+    description="projected gradient with an Armijo line search",
+    reference="Lin 2007"))

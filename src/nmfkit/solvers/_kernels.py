@@ -25,15 +25,14 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from .._array import entry_cuts
+from .._data import entry_cuts
 
 # Reassociation lets LLVM vectorise the sums (their order changes; see SUM_BLOCK for
 # their precision); no approximate division, no NaN/Inf assumptions.
 # error_model='numpy': a division by zero gives inf like numpy's instead of raising
 # (WH is floored at eps, so no divisor is zero anyway).  Python's model, which tests
-# every divisor, kept the loops from vectorising with earlier numba releases; with
-# numba 0.68 the two measured the same (4.9 ms per sweep of benchmark (c), one thread;
-# `benchmarks/micro.py kl-kernel` at e177a25).
+# every divisor, kept the loops from vectorising with earlier numba releases (recent
+# releases vectorise either way).
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 _FASTMATH = {"reassoc", "contract"}
 
@@ -76,11 +75,9 @@ def _row_model(y, U, i, O, eps, floor):
 
 #: Entries the dense kernel's KL sums add up in its scratch dtype before they join the
 #: float64 total.  float32 sums in blocks of 256 (16 or 8 per SIMD lane) vectorise at
-#: full width, where float64 ones converted every term and halved it.  With o² formed in
-#: the loop (:func:`_kl_sums_in_blocks`), a W-side sweep of benchmark (c) on one thread
-#: went from 4.9 to 3.2 ms (`benchmarks/micro.py kl-kernel` at e177a25 and at 452ac11),
-#: the blocks the larger part.  The price is a block sum's rounding, ~1e-7 relative, the
-#: size of the float32 terms' own (tests/test_beta.py).
+#: full width, where float64 ones converted every term and halved it (a third off a
+#: sweep; benchmarks/RESULTS.md).  The price is a block sum's rounding, ~1e-7 relative,
+#: the size of the float32 terms' own (tests/test_beta.py).
 SUM_BLOCK = 256
 
 
@@ -106,7 +103,7 @@ def _kl_sums(x, y, o, o2, zero):
 def _kl_sums_in_blocks(x, y, o):
     """:func:`_kl_sums` summed in y's dtype over blocks of ``SUM_BLOCK`` entries and in
     float64 across blocks, with o² formed in the loop: the k rows of o and o² a dense
-    row's steps read outgrow L1 (2 x 40 kB on benchmark (c)), and there a
+    row's steps read outgrow L1 on problems of a few thousand columns, and there a
     multiplication costs less than the load.  (The stored-entry kernel's rows are short
     and gathered: there, reading its gathered o² was faster.)"""
     zero = y.dtype.type(0.0)
@@ -159,10 +156,8 @@ def _log(v):
     (tests/test_beta.py allows 4), written so that a loop over it vectorises.
 
     libm's log is a scalar call, and the KL objective needs Σ x log WH, one log per entry
-    of X, every iteration.  Over benchmark (c)'s X, on one thread, libm's log took
-    4.1 ms in float32 (what the kernels used to take; a whole W-side sweep took 4.9)
-    and 7.6 ms in float64; this one takes 0.9 ms, in float64 (`benchmarks/micro.py
-    kl-kernel`).
+    of X, every iteration: libm's scalar log cost most of a sweep, and this one, in
+    float64, a fraction of it (benchmarks/RESULTS.md).
 
     v = 2^e·m with m in [√½, √2) from the bits, and log m = 2 atanh(s) with
     s = (m − 1)/(m + 1), |s| ≤ 0.172, summed to s²¹ (the next term is below 1e-17).

@@ -11,23 +11,21 @@ the exact non-negative version.
 """
 from __future__ import annotations
 
-from .. import _array
+from .. import _backends
 from . import alternating
 
 RIDGE = 1e-10  # relative ridge keeping A invertible when a component vanishes
 
 
 def update(U, A, B, l1, l2, state):
-    xp = _array.namespace(U, A, B)
+    xp = _backends.namespace(U, A, B)
     k = A.shape[0]
     trace = float(xp.sum(xp.linalg.diagonal(A))) if hasattr(xp, "linalg") else 0.0
-    A = A + (l2 + RIDGE * max(trace, 1e-30) / k) * _array.eye_like(k, A)
+    A = A + (l2 + RIDGE * max(trace, 1e-30) / k) * _backends.eye_like(k, A)
     rhs = B - l1 if l1 else B
-    return _array.clip_nonnegative_(xp.linalg.solve(A, rhs))
+    return _backends.clip_nonnegative_(xp.linalg.solve(A, rhs))
 
 
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by ALS with clipping."""
-    extrapolate = False if params.extrapolate is None else params.extrapolate
-    return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                           extrapolate=extrapolate)
+    return alternating.run(X, W, H, params=params, monitor=monitor, update=update)

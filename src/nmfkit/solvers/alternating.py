@@ -28,7 +28,7 @@ import sys
 
 import numpy as np
 
-from .. import _array
+from .. import _backends, _data, _sums, _threads
 from .result import SolverResult
 
 # Ang & Gillis 2019, section 3: growth factors and restart shrink factor.
@@ -38,41 +38,28 @@ GAMMA_BAR = 1.01
 ETA = 1.5
 
 
-# Gillis & Glineur 2012: repeat a cheap pass with the same (A, B) while it pays.
-ALPHA = 0.5  # passes allowed: 1 + ALPHA·ρ, ρ = cost(products) / cost(one pass)
-# (Gillis & Glineur's value.  On (a) from three starts, time to 0.1 % was 1.7-1.9 s at
-# 0.5, 1.6-2.6 s at 1 and 1.9-2.1 s at 2: `benchmarks/micro.py knobs a ALPHA=0.5 ALPHA=1
-# ALPHA=2 --seconds 5`, 2026-11-22.  0.65 was 12 % sooner on (a) and 11 % later on (d),
-# averaged over the same three starts: `knobs a ALPHA=0.5 ALPHA=0.65 ALPHA=0.8 --seconds
-# 5`, `knobs d ALPHA=0.5 ALPHA=0.65 --seconds 20`.  Fewer passes bring one iteration
-# nearer the two products' cost but cost time overall: on (d), time to 0.1 % was
-# 9.6-10.7 s at 0.5, 15.7-19.1 s at 0.25, and 0.1 did not get there in 20 s, from the
-# same three starts (`knobs d ALPHA=0.5 ALPHA=0.25 ALPHA=0.1 --seconds 20`, 2026-11-23).
-# Until then the model below overestimated a pass about 5x and ALPHA was 2, which came
-# to about the same budgets.)
-DELTA = 0.1  # stop when a pass changes U by less than DELTA times the first pass did
+#: Gillis & Glineur 2012: at most this many inner passes per update, whatever the cost
+#: model says (``Settings.max_inner`` overrides it).
 MAX_INNER_DEFAULT = 20
 
-# A deterministic cost model for ρ (timing would make results depend on machine load),
-# calibrated on the 2-core benchmark machine (AMD EPYC, quiet; `benchmarks/micro.py
-# products` and `sweep`): products of a dense X ran at ~80 GFLOP/s in float64 and
-# 160-190 in float32; a 20-million-entry CSR X at 12-15 GFLOP/s on two threads
-# (_array.RowSplit; the model keeps the 8 that (e)'s budgets were measured with).  A HALS
-# pass on a k x r factor is k matrix-vector products that each read the whole factor
-# from cache: k²·r·itemsize bytes at 40-60 GB/s, plus ~5 µs of array calls per row
-# (0.06 ms at k=10, r=1,000 to 12 ms at k=20, r=200,000; the model within 40 % of each).
-GEMM_FLOPS = 75e9  # dense X, float64 (BLAS 3); float32 counts twice as fast
+# A deterministic cost model for ρ, the cost of the products behind an update over that
+# of one pass (timing would make results depend on machine load), calibrated on a
+# 2-core benchmark machine (figures in benchmarks/RESULTS.md): dense products run at
+# BLAS-3 speed, twice as fast in float32; sparse products at a fraction of it; a HALS
+# pass on a k x r factor is k matrix-vector products that each read the factor from
+# cache, plus the array calls' overhead per row.
+GEMM_FLOPS = 75e9  # dense X, float64; float32 counts twice as fast
 SPARSE_FLOPS = 8e9  # sparse X
 SWEEP_BANDWIDTH = 50e9  # bytes per second a pass reads its factor from cache
 ROW_SECONDS = 5e-6  # array-call overhead of one row of a pass
 
 
-def inner_budget(k, r, nnz, sparse, itemsize=8):
-    """1 + ALPHA·ρ passes, ρ = estimated cost of the products behind an update / one pass."""
+def inner_budget(k, r, nnz, sparse, itemsize=8, alpha=0.5):
+    """1 + alpha·ρ passes, ρ = estimated cost of the products behind an update / one pass."""
     rate = SPARSE_FLOPS if sparse else GEMM_FLOPS * (8 / itemsize)
     product = 2.0 * nnz * k / rate
     one_pass = k * (k * r * itemsize / SWEEP_BANDWIDTH + ROW_SECONDS)
-    return int(min(MAX_INNER_DEFAULT, 1 + ALPHA * product / one_pass))
+    return int(min(MAX_INNER_DEFAULT, 1 + alpha * product / one_pass))
 
 
 def repeat(step, U, state):
@@ -80,15 +67,18 @@ def repeat(step, U, state):
 
     ``step(U)`` returns ``(U_new, change)`` with ``change = ‖U_new − U‖²``, or ``None``
     for change when the step does not measure it (then it is computed here).  Stops
-    early when a pass moves U by less than DELTA times the first pass did.
-    ``state['max_inner']`` (the user's cap) overrides the cost model.
+    early when a pass moves U by less than ``state['inner_delta']`` times the first pass did.
+    ``state['max_inner']`` (the user's cap) overrides the cost model, whose budget is
+    ``1 + state['inner_alpha']·ρ`` (:func:`inner_budget`).
     """
     k, r = U.shape
     max_inner = state.get("max_inner")
     if max_inner is None:
         max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False),
-                                 itemsize=getattr(U.dtype, "itemsize", 8))
+                                 itemsize=getattr(U.dtype, "itemsize", 8),
+                                 alpha=state.get("inner_alpha", 0.5))
     first = None
+    delta2 = state.get("inner_delta", 0.1) ** 2
     for _ in range(max(1, max_inner)):
         before = U
         U, change = step(U)
@@ -96,10 +86,10 @@ def repeat(step, U, state):
             break
         if change is None:
             delta = U - before
-            change = _array.sumsq(delta)
+            change = _sums.sumsq(delta)
         if first is None:
             first = change
-        elif change <= DELTA * DELTA * first:
+        elif change <= delta2 * first:
             break
     return U
 
@@ -107,7 +97,7 @@ def repeat(step, U, state):
 def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
     """Penalised ½‖X − WH‖² from the trace identity, with the cross term ⟨B, U⟩ taken
     from either product: B = HXᵀ and U = Wᵀ, or B = WᵀX and U = H (then pass ``Wt``)."""
-    return _objective(normX2, _array.vdot64(B, U), WtW, HHt,
+    return _objective(normX2, _sums.vdot64(B, U), WtW, HHt,
                       penalty.value(U if Wt is None else Wt, H))
 
 
@@ -122,7 +112,7 @@ def next_beta(accepted, beta, beta_max, beta_good):
 def _objective(normX2, cross, gram, HHt, penalty_value):
     """½‖X − WH‖² from the trace identity's terms (cross = ⟨HXᵀ, Wᵀ⟩ = ⟨WᵀX, H⟩,
     gram = WᵀW), plus the penalty's value."""
-    value = normX2 - 2.0 * cross + _array.vdot64(gram, HHt)
+    value = normX2 - 2.0 * cross + _sums.vdot64(gram, HHt)
     return 0.5 * max(value, 0.0) + penalty_value
 
 
@@ -131,7 +121,7 @@ def extrapolated(new, prev, beta):
     out = new - prev
     out *= beta
     out += new
-    return _array.clip_nonnegative_(out)
+    return _backends.clip_nonnegative_(out)
 
 
 def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapolated):
@@ -160,7 +150,7 @@ def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapol
     while True:
         last = factors
         if prev is None:
-            start = tuple(_array.copy(U) for U in last) if in_place else last
+            start = tuple(_backends.copy(U) for U in last) if in_place else last
         else:
             start = tuple(c(U, P, step) for c, U, P in zip(candidates, last, prev))
         factors, loss_new = iterate(start)
@@ -184,19 +174,19 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     ``out`` is given (it may be ``prev``, whose block is read first), so a rejected
     extrapolation allocates no factor-sized array.  Returns (loss, TTᵀ).
     """
-    xp = _array.namespace(new, prev)
+    xp = _backends.namespace(new, prev)
     want_sum = bool(penalty.l1_W)
 
     def block(cols):
         T = new[:, cols] - prev[:, cols]
         T *= beta
         T += new[:, cols]
-        T = _array.clip_nonnegative_(T)
+        T = _backends.clip_nonnegative_(T)
         if out is not None:
             out[:, cols] = T
-        return _array.gram64(T), _array.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
+        return _sums.gram64(T), _sums.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
 
-    parts = _array.map_column_blocks(block, new)
+    parts = _threads.map_column_blocks(block, new)
     gram = parts[0][0]
     for g, _, _ in parts[1:]:
         gram = gram + g
@@ -206,26 +196,41 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     return loss, gram
 
 
-def run(X, W, H, *, params, monitor, update, extrapolate=False):
+def run(X, W, H, *, params, monitor, update):
     """Alternate ``update`` on H and Wᵀ until the monitor stops it.
 
     ``update(U, A, B, l1, l2, state)`` must return a new array and leave its inputs
     untouched; ``state`` is a dict the rule may use to carry information between
-    its calls on the same factor (warm starts, step sizes).
+    its calls on the same factor (warm starts, step sizes).  Extrapolates when
+    ``params.settings.extrapolate`` is set.
+
+    For sparse X without penalties the result's ``divergence`` is the last objective:
+    the trace identity on the returned pair, which a new product with X would only
+    repeat.  For dense X it is left to :func:`nmfkit.solvers.run` to measure exactly
+    (the identity subtracts nearly equal numbers, and the products are rounded in X's
+    dtype).
     """
+    settings = params.settings
+    extrapolate = bool(settings.extrapolate)
     normX2 = params.squared_norm(X)
     m, n = X.shape
-    nnz = X.nnz if _array.is_sparse(X) else m * n
+    sparse = _backends.is_sparse(X)
+    nnz = X.nnz if sparse else m * n
     # Size of X, for rules that weigh the cost of the products against cheaper passes.
-    shared = {"max_inner": params.max_inner, "nnz": nnz, "sparse": _array.is_sparse(X)}
-    X = _array.operand(X)  # large sparse X: products on all cores
+    shared = {"max_inner": settings.max_inner, "inner_alpha": settings.inner_alpha,
+              "inner_delta": settings.inner_delta, "nnz": nnz, "sparse": sparse}
+    exact = sparse and not params.penalty.active
+    X = _data.operand(X, min_nnz=settings.split_min_nnz)  # large sparse X: all cores
     if lean(X, W, params):
-        return _run_lean(X, W, H, normX2, params=params, monitor=monitor, update=update,
-                         shared=shared, extrapolate=extrapolate)
+        result = _run_lean(X, W, H, normX2, params=params, monitor=monitor, update=update,
+                           shared=shared, extrapolate=extrapolate)
+        if exact:
+            result.divergence = result.loss
+        return result
     pen = params.penalty
     # Nothing below writes into Wt or H (update rules return new arrays), so the
     # caller's arrays are used as they are; Wt is made row-major once.
-    Wt = _array.contiguous(W.T)
+    Wt = _backends.contiguous(W.T)
     state_H, state_W = dict(shared), dict(shared)
     if params.shuffle:
         from sklearn.utils import check_random_state
@@ -233,16 +238,16 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         rng = check_random_state(params.random_state)
         state_W["rng"] = state_H["rng"] = rng
 
-    WtW = _array.gram64(Wt)
-    HHt = _array.gram64(H)
+    WtW = _sums.gram64(Wt)
+    HHt = _sums.gram64(H)
     B_H = B_W = None
     if params.update_H:
         # The first H update needs WᵀX: the starting objective comes from it too
         # (⟨WᵀX, H⟩ = ⟨HXᵀ, Wᵀ⟩), one product fewer than from HXᵀ.
-        B_H = _array.Wt_times_X(Wt.T, X)
+        B_H = _data.Wt_times_X(Wt.T, X)
         loss = _loss(normX2, B_H, H, WtW, HHt, pen, H, Wt=Wt)
     else:
-        B_W = _array.H_times_Xt(H, X)  # H is fixed: every W update reuses it
+        B_W = _data.H_times_Xt(H, X)  # H is fixed: every W update reuses it
         loss = _loss(normX2, B_W, Wt, WtW, HHt, pen, H)
     monitor.start(loss)
 
@@ -256,20 +261,20 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
         if params.update_H:
             B_W = None  # the last iteration's; free it before its successor is computed
             if B_H is None:
-                B_H = _array.Wt_times_X(Wt.T, X)
-            H_new = update(H, _array.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
+                B_H = _data.Wt_times_X(Wt.T, X)
+            H_new = update(H, _backends.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
             B_H = None
             H_hat = H_new
             if extrapolate and H_prev is not None:
                 H_hat = extrapolated(H_new, H_prev, beta)
-            HHt = _array.gram64(H_hat)
-            B_W = _array.H_times_Xt(H_hat, X)
+            HHt = _sums.gram64(H_hat)
+            B_W = _data.H_times_Xt(H_hat, X)
         else:
             H_new = H_hat = H
 
         # --- W given H -------------------------------------------------------
-        Wt_new = update(Wt, _array.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
-        WtW_new = _array.gram64(Wt_new)
+        Wt_new = update(Wt, _backends.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
+        WtW_new = _sums.gram64(Wt_new)
         loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
         if extrapolate and H_hat is not H_new:
@@ -277,10 +282,10 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
             if loss_new > loss:
                 # The extrapolated H hurt: take the plain step instead (β has shrunk).
                 H_hat = H_new
-                HHt = _array.gram64(H_hat)
-                B_W = _array.H_times_Xt(H_hat, X)
-                Wt_new = update(Wt, _array.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
-                WtW_new = _array.gram64(Wt_new)
+                HHt = _sums.gram64(H_hat)
+                B_W = _data.H_times_Xt(H_hat, X)
+                Wt_new = update(Wt, _backends.like(HHt, Wt), B_W, pen.l1_W, pen.l2_W, state_W)
+                WtW_new = _sums.gram64(Wt_new)
                 loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
         # --- extrapolate W, kept only if it does not increase the objective ----
@@ -310,28 +315,22 @@ def run(X, W, H, *, params, monitor, update, extrapolate=False):
             stopped = True
             break
 
-    return SolverResult.finish(monitor, Wt.T, H, n_iter, loss, stopped)
+    return SolverResult.finish(monitor, Wt.T, H, n_iter, loss, stopped,
+                               divergence=loss if exact else None)
 
 
 # ----------------------------------------------------------------------------- lean
-#: A W of at least this many bytes, with a large sparse X (products on all cores,
-#: :class:`nmfkit._array.RowSplit`), is updated in place, block by block
-#: (:func:`_run_lean`): the fit holds one copy of W instead of four (the iterate, the
-#: previous one and the candidate that W's extrapolation needs, and H Xᵀ).  A judgment,
-#: measured on benchmark (e) only: below it the copies saved come to less than 50 MiB.
-LEAN_MIN_BYTES = 16 << 20
-#: Bytes of W per row block of the lean update (the block's part of H Xᵀ, its copy of W
-#: and the rule's working copy are each this size, per thread).
-LEAN_BLOCK_BYTES = 1 << 20
-#: W updates from the rejected W, at most, after H's extrapolation was refused (below).
+#: W updates from the rejected W, at most, after H's extrapolation was refused
+#: (:func:`_run_lean`).
 LEAN_REDOS = 3
 
 
 def lean(X, W, params) -> bool:
-    """Whether the fit of ``X ≈ WH`` runs the lean, in-place W update
-    (:data:`LEAN_MIN_BYTES`); not with a shuffled order (blocks run concurrently)."""
-    return (isinstance(X, _array.RowSplit) and not params.shuffle
-            and W.shape[0] * W.shape[1] * W.dtype.itemsize >= LEAN_MIN_BYTES)
+    """Whether the fit of ``X ≈ WH`` runs the lean, in-place W update: a large sparse X
+    multiplied on all cores and a W of at least ``Settings.lean_min_bytes`` (below it the
+    copies saved are small); not with a shuffled order (blocks run concurrently)."""
+    return (isinstance(X, _data.RowSplit) and not params.shuffle
+            and W.shape[0] * W.shape[1] * W.dtype.itemsize >= params.settings.lean_min_bytes)
 
 
 def _held_elsewhere(W, monitor) -> bool:
@@ -351,8 +350,8 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     given H reads only that row, so the blocks are independent.  Each block's part of
     H Xᵀ is formed, used by the rule and by the block's objective terms, and dropped, so
     no k x m array is ever formed.  Ctrl-C during an update is held back until the
-    update and its report to the monitor are done (:func:`nmfkit._array.
-    interrupts_deferred`), so the monitor's snapshot is always a pair with its
+    update and its report to the monitor are done
+    (:func:`nmfkit._threads.interrupts_deferred`), so the monitor's snapshot is always a pair with its
     objective.  A W that a callback kept is not written into: the next goes to a new
     array.
 
@@ -362,25 +361,23 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     before it is gone: keeping it would take a second copy of W), and repeated, up to
     :data:`LEAN_REDOS` times, until the objective is no higher than the last.  The
     repeats head for the best W for the plain H, whose objective is no higher than the
-    last; the first was enough at every refusal seen so far (tests, and problem (e),
-    where none of the H candidates of 30 iterations from three starts was refused).  If
-    they all fell short, the last would be kept and the objective would rise.  W is
-    not extrapolated: that would take two more copies (the previous iterate and the
-    candidate), and on the benchmark's problem (e) the regular driver accepted none of
-    its 29 candidates in 30 iterations (`benchmarks/micro.py w-candidates`).
+    last; in practice the first is enough.  If they all fell short, the last would be
+    kept and the objective would rise.  W is not extrapolated: that would take two more
+    copies (the previous iterate and the candidate), and on large sparse problems the
+    regular driver rarely accepts a W candidate (benchmarks/RESULTS.md).
     """
     pen = params.penalty
     k = H.shape[0]
     W = np.array(W, order="C", copy=True)
-    rows = max(1, LEAN_BLOCK_BYTES // (k * W.itemsize))
+    rows = max(1, params.settings.lean_block_bytes // (k * W.itemsize))
     blocks = X.row_blocks(rows)
     state_H = dict(shared)
     states = [dict(shared, nnz=block.nnz) for _, _, block in blocks]
     want_sum = bool(pen.l1_W)
 
-    WtW = _array.gram64(W.T)
-    HHt = _array.gram64(H)
-    B_H = _array.Wt_times_X(W, X)
+    WtW = _sums.gram64(W.T)
+    HHt = _sums.gram64(H)
+    B_H = _data.Wt_times_X(W, X)
     loss = _loss(normX2, B_H, H, WtW, HHt, pen, H, Wt=W.T)
     monitor.start(loss)
     beta, beta_max, beta_good = BETA0, 1.0, BETA0
@@ -390,17 +387,17 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     def update_W(W, H, HHt, out):
         """The W update given H, from ``W`` into ``out`` (may be W); returns
         (loss, WᵀW)."""
-        A, Ht = _array.like(HHt, W), H.T
+        A, Ht = _backends.like(HHt, W), H.T
 
         def one(i):
             a, b, block = blocks[i]
-            B = _array.contiguous((block @ Ht).T)
-            U = update(_array.contiguous(W[a:b].T), A, B, pen.l1_W, pen.l2_W, states[i])
+            B = _backends.contiguous((block @ Ht).T)
+            U = update(_backends.contiguous(W[a:b].T), A, B, pen.l1_W, pen.l2_W, states[i])
             out[a:b] = U.T
-            return (_array.vdot64(B, U), _array.gram64(U),
+            return (_sums.vdot64(B, U), _sums.gram64(U),
                     float(np.sum(U)) if want_sum else 0.0)
 
-        parts = _array.map_threads(one, range(len(blocks)))
+        parts = _threads.map_threads(one, range(len(blocks)))
         cross, gram, total = (sum(p[j] for p in parts) for j in range(3))
         sq_W = float(np.trace(gram)) if pen.l2_W else 0.0  # ‖W‖² = trace WᵀW
         return _objective(normX2, cross, gram, HHt, pen.value_from(total, sq_W, H)), gram
@@ -409,8 +406,8 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
         H_new = H
         if params.update_H:
             if B_H is None:
-                B_H = _array.Wt_times_X(W, X)
-            H_new = update(H, _array.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
+                B_H = _data.Wt_times_X(W, X)
+            H_new = update(H, _backends.like(WtW, H), B_H, pen.l1_H, pen.l2_H, state_H)
         H_hat = H_new
         if extrapolate and params.update_H and H_prev is not None:
             H_hat = extrapolated(H_new, H_prev, beta)
@@ -418,16 +415,16 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
         if extrapolate:
             H_prev = H_new
         out = np.empty_like(W) if _held_elsewhere(W, monitor) else W
-        with _array.interrupts_deferred():
+        with _threads.interrupts_deferred():
             try:
-                HHt = _array.gram64(H_hat)
+                HHt = _sums.gram64(H_hat)
                 loss_new, WtW_new = update_W(W, H_hat, HHt, out)
                 if H_hat is not H_new:
                     accepted = loss_new <= loss
                     beta, beta_max, beta_good = next_beta(accepted, beta, beta_max, beta_good)
                     if not accepted:  # the extrapolated H hurt: redo from the plain one
                         H_hat = H_new
-                        HHt = _array.gram64(H_hat)
+                        HHt = _sums.gram64(H_hat)
                         for _ in range(max(1, LEAN_REDOS)):
                             loss_new, WtW_new = update_W(out, H_hat, HHt, out)
                             if loss_new <= loss:

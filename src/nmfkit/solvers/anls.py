@@ -12,7 +12,7 @@ so no Python loop runs over columns.  Warm-started from the previous passive set
 """
 from __future__ import annotations
 
-from .. import _array
+from .. import _backends
 from . import alternating
 
 MAX_EXCHANGES_FACTOR = 5  # cap on rounds: 5k + 10, far above what BPP needs in practice
@@ -21,10 +21,10 @@ CHUNK_BYTES = 64 * 2**20  # memory for one batch of masked k x k systems
 
 def _solve_passive(A, B, F):
     """Least squares on the passive sets: returns (x, y) with y = A x − B, both k x c."""
-    xp = _array.namespace(A, B)
+    xp = _backends.namespace(A, B)
     k = A.shape[0]
     Fc = xp.asarray(F.T, dtype=A.dtype)  # c x k, 1.0 where passive
-    eye = _array.eye_like(k, A)
+    eye = _backends.eye_like(k, A)
     M = A[None, :, :] * (Fc[:, :, None] * Fc[:, None, :]) + eye[None, :, :] * (1 - Fc)[:, None, :]
     rhs = (B.T * Fc)[:, :, None]
     x = xp.linalg.solve(M, rhs)[:, :, 0].T * Fc.T
@@ -48,17 +48,17 @@ def nnls(A, B, passive=None, *, l1=0.0, l2=0.0):
     -------
     U : array (k, r), U ≥ 0.
     """
-    xp = _array.namespace(A, B)
+    xp = _backends.namespace(A, B)
     k, r = B.shape
     if l2:
-        A = A + l2 * _array.eye_like(k, A)
+        A = A + l2 * _backends.eye_like(k, A)
     if l1:
         B = B - l1
     # A vanished component (zero row/column of A) makes the system singular on it.
-    A = A + 1e-12 * float(xp.max(xp.abs(A)) + 1e-300) * _array.eye_like(k, A)
+    A = A + 1e-12 * float(xp.max(xp.abs(A)) + 1e-300) * _backends.eye_like(k, A)
     itemsize = 8 if A.dtype == xp.float64 else 4
     chunk = max(1, int(CHUNK_BYTES // (itemsize * k * k * 2)))
-    out = xp.zeros((k, r), dtype=B.dtype, device=_array.device(B))
+    out = xp.zeros((k, r), dtype=B.dtype, device=_backends.device(B))
     for start in range(0, r, chunk):
         stop = min(r, start + chunk)
         F0 = None if passive is None else passive[:, start:stop]
@@ -67,11 +67,11 @@ def nnls(A, B, passive=None, *, l1=0.0, l2=0.0):
 
 
 def _bpp(A, B, F):
-    xp = _array.namespace(A, B)
+    xp = _backends.namespace(A, B)
     k, r = B.shape
     scale = float(xp.max(xp.abs(B))) if r else 0.0
     tol = 1e3 * float(xp.finfo(B.dtype).eps) * max(scale, 1e-300)
-    where = _array.device(B)
+    where = _backends.device(B)
     if F is None:
         F = xp.zeros((k, r), dtype=xp.bool, device=where)
     else:
@@ -112,6 +112,4 @@ def update(U, A, B, l1, l2, state):
 
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by ANLS with block principal pivoting."""
-    extrapolate = True if params.extrapolate is None else params.extrapolate
-    return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                           extrapolate=extrapolate)
+    return alternating.run(X, W, H, params=params, monitor=monitor, update=update)

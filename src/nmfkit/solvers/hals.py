@@ -10,15 +10,16 @@ hierarchical ALS algorithms for NMF"): a sweep costs O(k² r) while the products
 A, B cost O(nnz·k), so several sweeps reuse the same A, B; they stop when a sweep
 changes U by less than a tenth of the first sweep's change, or when their
 estimated cost reaches half that of the products (:func:`alternating.repeat`).
-Between iterations, extrapolation with restarts (Ang & Gillis 2019) is on by default.
-A large dense (or small sparse) float64 X is fitted in float32 first (:mod:`nmfkit.solvers.precision`).
+Between iterations, extrapolation with restarts (Ang & Gillis 2019) is on by default,
+and a large dense (or small sparse) float64 X is fitted in float32 first
+(:mod:`nmfkit.solvers.precision`): both are this solver's defaults in the registry.
 
 ``solver='cd'`` is this solver: scikit-learn's coordinate descent is HALS.
 """
 from __future__ import annotations
 
-from .. import _array
-from . import alternating, precision
+from .. import _backends, _sums, _threads
+from . import alternating
 
 def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
     """One in-place Gauss–Seidel sweep over the rows of U; returns ‖ΔU‖².
@@ -26,9 +27,9 @@ def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
     Minimises ½⟨U, AU⟩ − ⟨B − l1, U⟩ over U ≥ 0 row by row (A: k x k, B, U: k x r);
     ``inv[j]`` is 1 / a_jj, or 0 for a row with a zero diagonal (a vanished component:
     its row is undetermined and stays).  Columns of U are independent, so the sweep
-    runs on cache-sized column blocks (:func:`nmfkit._array.map_column_blocks`).
+    runs on cache-sized column blocks (:func:`nmfkit._threads.map_column_blocks`).
     """
-    xp = _array.namespace(U, A, B)
+    xp = _backends.namespace(U, A, B)
     rows = range(U.shape[0]) if order is None else order
 
     def block(cols):
@@ -40,19 +41,19 @@ def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
                 g -= l1
             g *= inv[j]
             g += Ub[j, :]
-            Ub[j, :] = _array.clip_nonnegative_(g)
+            Ub[j, :] = _backends.clip_nonnegative_(g)
         before -= Ub
-        return _array.sumsq(before)
+        return _sums.sumsq(before)
 
-    return sum(_array.map_column_blocks(block, U))
+    return sum(_threads.map_column_blocks(block, U))
 
 
 def update(U, A, B, l1, l2, state):
     """Several HALS sweeps on U from products (A, B); returns a new array."""
-    xp = _array.namespace(U, A, B)
+    xp = _backends.namespace(U, A, B)
     k = U.shape[0]
     if l2:
-        A = A + l2 * _array.eye_like(k, A)
+        A = A + l2 * _backends.eye_like(k, A)
     diag = xp.linalg.diagonal(A)
     live = diag > 0
     inv = [float(v) for v in xp.where(live, 1 / xp.where(live, diag, 1), 0)]
@@ -67,10 +68,4 @@ def update(U, A, B, l1, l2, state):
 
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by accelerated HALS; see the module docstring."""
-    extrapolate = True if params.extrapolate is None else params.extrapolate
-
-    def run(X, W, H, *, params, monitor):
-        return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                               extrapolate=extrapolate)
-
-    return precision.float32_first(run, X, W, H, params=params, monitor=monitor)
+    return alternating.run(X, W, H, params=params, monitor=monitor, update=update)

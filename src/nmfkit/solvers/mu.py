@@ -25,15 +25,15 @@ dense, at the stored entries of sparse X, or at the observed entries — is
 
 Between these iterations, extrapolation with restarts (Ang & Gillis 2019) on the loop
 Newton-CD uses (:func:`alternating.restarted_iterations`): an iteration starts from an
-extrapolated pair, floored above zero (:data:`CANDIDATE_FLOOR`), and is run again from
+extrapolated pair, floored above zero (:func:`floored_candidate`), and is run again from
 the plain pair if it raised the objective, so the reported objectives never rise.  Not
-on masked fits (:data:`EXTRAPOLATE_MASKED`).
+on masked fits by default (the registry's default for this solver).
 """
 from __future__ import annotations
 
 import functools
 
-from .. import _array
+from .. import _backends, _data
 from ..objectives import BetaData
 from . import alternating
 from .result import SolverResult
@@ -45,7 +45,7 @@ def update(U, A, B, l1, l2, state):
     Repeated with the same A, B while it pays (Gillis & Glineur 2012's accelerated
     MU); each repetition is itself a descent step.
     """
-    xp = _array.namespace(U, A, B)
+    xp = _backends.namespace(U, A, B)
     tiny = xp.finfo(U.dtype).eps
     B = xp.maximum(B, 0)
 
@@ -71,7 +71,7 @@ def mm_exponent(beta):
 
 def beta_update(U, numerator, denominator, l1, l2, gamma):
     """U ∘ [numerator / (denominator + l1 + l2 U)]^γ: one MM step on one factor."""
-    xp = _array.namespace(U, numerator, denominator)
+    xp = _backends.namespace(U, numerator, denominator)
     if l2:
         denominator = denominator + l2 * U
     if l1:
@@ -82,39 +82,27 @@ def beta_update(U, numerator, denominator, l1, l2, gamma):
     return U * ratio
 
 
-#: Extrapolated factors are floored at this fraction of their mean, not at zero.  An
-#: entry MU has taken near zero leaves it only slowly, and one at zero never does:
-#: Ang & Gillis's [·]₊ zeroed entries the plain updates would have kept, and its runs
-#: ended above plain MU's; with the floor, extrapolated MU reached 0.1 % of the best
-#: sooner (`benchmarks/micro.py mu-extrapolate`).  The floor lifts every entry below it,
-#: and that lift is where the gain is: keeping entries the updates had already taken
-#: below the floor, and flooring only what the step pushed down, cost most of it in
-#: scratch comparisons.  A factor with an L1 penalty is the exception: there an entry
-#: on its way to zero should get there, so such entries are left where they are (lifted,
-#: the dead components of tests/test_sparse_nmf.py sat at a uniform floor instead of 0).
-CANDIDATE_FLOOR = 1e-6
+def floored_candidate(new, prev, step, *, fraction, lift=True):
+    """[new + step·(new − prev)] floored at ``fraction`` times new's mean; with
+    ``lift=False``, entries of new already below that floor stay as they are.
 
-#: Extrapolate between iterations of the β-divergence updates by default ...
-EXTRAPOLATE = True
-#: ... but not on observed entries only (``missing='mask'``): there, extrapolated runs
-#: started faster but ended well above plain ones after the same time
-#: (`benchmarks/micro.py mu-extrapolate`).
-EXTRAPOLATE_MASKED = False
-
-
-def floored_candidate(new, prev, step, *, lift=True):
-    """[new + step·(new − prev)] floored at ``CANDIDATE_FLOOR`` times new's mean; with
-    ``lift=False``, entries of new already below that floor stay as they are."""
-    xp = _array.namespace(new, prev)
-    floor = CANDIDATE_FLOOR * float(xp.mean(new))  # ≥ 0: max(x, floor) = max([x]₊, floor)
+    Floored above zero, not at zero (Ang & Gillis's [·]₊): an entry MU has taken near
+    zero leaves it only slowly, and one at zero never does, so zeroing entries the
+    plain updates would have kept made extrapolated MU end above plain MU; lifting
+    every entry below the floor is where the gain is.  A factor with an L1 penalty is
+    the exception (``lift=False``): there an entry on its way to zero should get there
+    (lifted, dead components sat at a uniform floor instead of 0).
+    """
+    xp = _backends.namespace(new, prev)
+    floor = fraction * float(xp.mean(new))  # ≥ 0: max(x, floor) = max([x]₊, floor)
     out = xp.maximum(alternating.extrapolated(new, prev, step), floor)
     return out if lift else xp.where(new > floor, out, new)
 
 
 def solve_beta(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` in β-divergence (masked or not) by MM multiplicative updates,
-    extrapolated between iterations with restarts (:data:`EXTRAPOLATE`)."""
-    xp = _array.namespace(W, H)
+    extrapolated between iterations with restarts when ``params.settings.extrapolate``."""
+    xp = _backends.namespace(W, H)
     data = BetaData(X, params.beta, missing=params.missing)
     gamma = mm_exponent(params.beta)
     pen = params.penalty
@@ -145,10 +133,9 @@ def solve_beta(X, W, H, *, params, monitor):
             factors, value = iterate(factors)
             yield factors, value
 
-    default = EXTRAPOLATE_MASKED if params.missing else EXTRAPOLATE
-    extrapolate = (default if params.extrapolate is None else params.extrapolate) \
-        and params.update_H
-    candidates = tuple(functools.partial(floored_candidate, lift=not l1)
+    extrapolate = bool(params.settings.extrapolate) and params.update_H
+    fraction = params.settings.mu_candidate_floor
+    candidates = tuple(functools.partial(floored_candidate, fraction=fraction, lift=not l1)
                        for l1 in (pen.l1_W, pen.l1_H))
     steps = alternating.restarted_iterations(iterate, (W, H), loss, in_place=False,
                                              candidate=candidates) if extrapolate else plain()
@@ -161,9 +148,22 @@ def solve_beta(X, W, H, *, params, monitor):
 
 
 def solve(X, W, H, *, params, monitor):
-    """Fit ``X ≈ WH`` by multiplicative updates (extrapolation only when asked)."""
+    """Fit ``X ≈ WH`` by multiplicative updates.
+
+    A Frobenius fit of every entry ends with one exact W step for the final H: MU
+    approaches the optimal W for a fixed H only sublinearly, and with the exact step
+    (which can only lower the objective) ``fit_transform(X)`` and ``transform(X)`` agree,
+    as scikit-learn's estimator checks require.
+    """
     if params.beta != 2.0 or params.missing:
         return solve_beta(X, W, H, params=params, monitor=monitor)
-    extrapolate = False if params.extrapolate is None else params.extrapolate
-    return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                           extrapolate=extrapolate)
+    result = alternating.run(X, W, H, params=params, monitor=monitor, update=update)
+    if params.update_H:
+        from .anls import nnls
+
+        pen = params.penalty
+        H = result.H
+        Wt = nnls(H @ H.T, _data.H_times_Xt(H, X), l1=pen.l1_W, l2=pen.l2_W)
+        result.W = _backends.contiguous(Wt.T)
+        result.divergence = None  # a new pair: measured by nmfkit.solvers.run
+    return result

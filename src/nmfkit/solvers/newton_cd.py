@@ -15,7 +15,7 @@ to lower the objective (it did on every problem tested; MU is the solver with th
 guarantee).  Rows of W are independent sub-problems; each row's steps are taken
 component by component (Gauss–Seidel in r), one Newton step per variable per sweep
 (Hsieh & Dhillon iterate each one-variable problem to convergence; one step reached a
-given objective soonest, benchmarks/kl_speed.py); H's side is the same sweep on
+given objective soonest in our measurements); H's side is the same sweep on
 Xᵀ ≈ HᵀWᵀ.  Before the first sweep WH is scaled to the KL-optimal level ΣWH = ΣX,
 which MU reaches in one step and CD would otherwise approach by zeroing variables from
 far above.
@@ -23,12 +23,9 @@ far above.
 Between iterations, extrapolation with restarts (Ang & Gillis 2019), as the alternating
 driver does for HALS: each iteration starts from [U_k + s(U_k − U_{k−1})]₊ (both
 factors), and keeps its result only if the objective is no higher than the last;
-otherwise it is run again from the plain iterate.  Time to 0.1 % of the best objective
-(`benchmarks/micro.py cd-extrapolate`): benchmark (c) 0.14-0.15 s (18-19 iterations)
-instead of 0.20-0.26 s (27-35) from three starts; the critics' word counts (KL, k = 20)
-0.35 s where plain steps did not get there in 3 s; sparsely observed counts (3 %,
-missing='mask', k = 10) 3.6 s (least squares) and 5.0 s (KL) where plain steps did not
-in 8 s.
+otherwise it is run again from the plain iterate.  It is this solver's default: it
+reached a given objective in fewer iterations and less time on every problem measured
+(benchmarks/RESULTS.md).
 
 The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
 layout's business, one of two compiled kernels:
@@ -36,23 +33,15 @@ layout's business, one of two compiled kernels:
 - dense rows (:func:`._kernels.kl_dense_rows`; KL on a dense, mostly non-zero X): one
   row at a time, its n values of WH formed once and kept in L1 cache through the row's k
   steps, each one pass over the row; rows are split over ``_kernels.threads()``
-  threads.  2.7x less time per iteration than the numpy/BLAS row blocks it replaced,
-  same steps (``benchmarks/profile_nmfkit.py c`` at f024e8b and at f4ed3d8: 18.4 and
-  6.7 ms).  Scratch is float32 where ``SCRATCH_FLOAT32`` says.  Later, sums in
-  float32 blocks (``_kernels.SUM_BLOCK``) and a vectorised log (``_kernels._log``) took
-  a fit to 0.1 % of the best objective on benchmark (c) (18 iterations) from 0.11 to
-  0.08 s (`benchmarks/kl_speed.py` at e177a25 and at this change).
+  threads.  Scratch is float32 where ``Settings.newton_float32_scratch_min`` says, with
+  sums in float32 blocks (``_kernels.SUM_BLOCK``) and a vectorised log
+  (``_kernels._log``).
 - stored entries (:func:`._kernels.stored_rows`; sparse X, dense X with many zeros, and
   masked X): WH is needed at the stored (observed) entries only — the zeros of X enter
   g through Σ_j H_rj — so a sweep costs O(nnz·k), never O(mnk), and no m x n array is
   formed (Hsieh & Dhillon's key observation).  One CSR row at a time: the other
   factor's values at the row's columns are gathered once, the row's WH is formed afresh,
-  rows are split over threads by entries.  Against the numpy row blocks it replaced,
-  same iterates: 12.3 -> 5.0 ms per iteration on the critics' word counts (KL, 5,526 x
-  6,293, 62,000 entries, k = 20; ``benchmarks/micro.py kl-sparse`` with nmfkit at
-  168fd8c and at the kernel's commit) and, with ``missing='mask'``, 16.4 -> 6.0 ms
-  (least squares) and 21.1 -> 6.5 ms (KL) on 300,000 observed entries, k = 10
-  (``benchmarks/micro.py masked`` at 4d2c45f and at the commit that made it cover masks).
+  rows are split over threads by entries.
 
 For least squares on the observed entries only (β = 2 with ``missing='mask'``) the same
 sweep with g = −Σ_{j∈Ω_i} H_rj (X_ij − (WH)_ij) + l1 + l2 W_ir and h = Σ_{j∈Ω_i} H_rj² + l2
@@ -65,45 +54,41 @@ import itertools
 
 import numpy as np
 
-from .. import _array
+from .. import _backends, _data
 from ..objectives import EPSILON, BetaData
 from . import alternating
 from ._kernels import kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
 from .result import SolverResult
 
 #: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
-#: by scratch precision; sparser X by the stored-entry kernel.  A dense pass visits the
-#: zeros too but reads memory in order; a stored-entry pass gathers.  Crossovers of the
-#: two compiled kernels on Poisson counts, k = 10, two threads (`benchmarks/micro.py
-#: kl-fill`): about 0.3 at 2,000 x 1,000 (float32 scratch), 0.4 at 600 x 500 (float64).
+#: by scratch precision (``Settings.newton_dense_min_fill`` overrides both); sparser X by
+#: the stored-entry kernel.  A dense pass visits the zeros too but reads memory in
+#: order; a stored-entry pass gathers.  These are the measured crossovers of the two
+#: kernels on Poisson counts (benchmarks/RESULTS.md).
 DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
 
-#: Dense X of at least this many entries is swept in float32 scratch (X, WH and the
-#: other factor; the factors, the steps and the objective stay in the factors'
-#: precision; sums run in float32 blocks of ``_kernels.SUM_BLOCK``, in float64 across
-#: them).  float32 halves the bytes and doubles the SIMD width of every pass: 2.3x less
-#: time per iteration on the KL benchmark with the numpy/BLAS layout this was measured
-#: on, same iterations to every target.  The price: each Newton step carries a rounding
-#: error of ~1e-7 of its sums, so the iterates follow float64 ones to ~1e-6 and the
-#: objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32 X always uses it;
-#: smaller float64 problems, where time matters less, stay exact.
-SCRATCH_FLOAT32 = 1 << 20
-
-#: Extrapolate between iterations by default (Ang & Gillis 2019; see :func:`solve`).
-EXTRAPOLATE = True
+# Dense X of at least Settings.newton_float32_scratch_min entries is swept in float32
+# scratch (X, WH and the other factor; the factors, the steps and the objective stay in
+# the factors' precision; sums run in float32 blocks, in float64 across them): float32
+# halves the bytes and doubles the SIMD width of every pass.  The price: each Newton
+# step carries a rounding error of ~1e-7 of its sums, so the iterates follow float64
+# ones to ~1e-6 and the objective to ~1e-7 (tests/test_beta.py), not to 1e-12.  float32
+# X always uses it; smaller float64 problems, where time matters less, stay exact.
 
 
-def dense_scratch(X, beta, missing):
+def dense_scratch(X, beta, missing, settings):
     """Scratch dtype of the dense row-block layout for X (KL on a dense X full enough
     that it pays), or None for the stored-entry layout."""
-    if beta != 1 or missing or _array.is_sparse(X):
+    if beta != 1 or missing or _backends.is_sparse(X):
         return None
-    A = _array.to_numpy(X)
+    A = _backends.to_numpy(X)
     if A.size == 0:
         return None
-    dtype = np.dtype(np.float32 if A.dtype == np.float32 or A.size >= SCRATCH_FLOAT32
-                     else np.float64)
-    return dtype if np.count_nonzero(A) >= DENSE_MIN_FILL[dtype.name] * A.size else None
+    dtype = np.dtype(np.float32 if A.dtype == np.float32
+                     or A.size >= settings.newton_float32_scratch_min else np.float64)
+    fill = settings.newton_dense_min_fill
+    fill = DENSE_MIN_FILL[dtype.name] if fill is None else fill
+    return dtype if np.count_nonzero(A) >= fill * A.size else None
 
 
 def solve(X, W, H, *, params, monitor):
@@ -112,13 +97,13 @@ def solve(X, W, H, *, params, monitor):
     if beta not in (1.0, 2.0):
         raise ValueError(f"newton-cd minimises beta = 1 or 2 (masked), got {beta}")
     pen = params.penalty
-    dtype = dense_scratch(X, beta, params.missing)
+    dtype = dense_scratch(X, beta, params.missing, params.settings)
     dense = dtype is not None
-    Wt = np.array(_array.to_numpy(W).T, order="C", copy=True)
-    H = np.array(_array.to_numpy(H), order="C", copy=True)
+    Wt = np.array(_backends.to_numpy(W).T, order="C", copy=True)
+    H = np.array(_backends.to_numpy(H), order="C", copy=True)
     n_threads = threads()
     if dense:
-        data = BetaData(_array.to_numpy(X), beta)
+        data = BetaData(_backends.to_numpy(X), beta)
         x_total = float(np.sum(data.X, dtype=np.float64))
     else:
         data = BetaData(X, beta, missing=params.missing, stored=True)
@@ -141,7 +126,7 @@ def solve(X, W, H, *, params, monitor):
         if beta == 1 and not params.missing:
             return other.sum(axis=1)[None, :], None
         powered = other if beta == 1 else other * other
-        counts = _array.pattern_times(Ss, np.ones_like(Ss.values), powered.T)  # m x k
+        counts = _data.pattern_times(Ss, np.ones_like(Ss.values), powered.T)  # m x k
         return (counts, None) if beta == 1 else (None, counts)
 
     if dense:
@@ -195,8 +180,7 @@ def solve(X, W, H, *, params, monitor):
 
     # Extrapolation (module docstring): iterations on new arrays, so reported factors
     # are never written into and the monitor keeps them without a copy.
-    extrapolate = (EXTRAPOLATE if params.extrapolate is None else params.extrapolate) \
-        and params.update_H
+    extrapolate = bool(params.settings.extrapolate) and params.update_H
 
     def whole(factors):
         """One iteration, in place, as ``restarted_iterations`` calls it."""
@@ -211,4 +195,7 @@ def solve(X, W, H, *, params, monitor):
         if monitor(n_iter, Wt.T, H, loss, fresh=extrapolate):
             stopped = True
             break
-    return SolverResult.finish(monitor, np.ascontiguousarray(Wt.T), H, n_iter, loss, stopped)
+    # The objective was measured entry by entry in the last sweep's final pass over the
+    # returned factors: a new pass over X would only repeat it.
+    return SolverResult.finish(monitor, np.ascontiguousarray(Wt.T), H, n_iter, loss, stopped,
+                               divergence=max(0.0, loss - pen.value(Wt.T, H)))

@@ -21,7 +21,7 @@ Cost per iteration: the two products UᵀX and XHᵀ.
 """
 from __future__ import annotations
 
-from .. import _array
+from .. import _backends, _data, _sums
 from ..objectives import frobenius_from_factors
 from .result import SolverResult
 
@@ -32,17 +32,17 @@ def _unit_columns(xp, W):
 
 
 def _solve_H(X, W, H, *, params, monitor):
-    xp = _array.namespace(W, H)
+    xp = _backends.namespace(W, H)
     k, n = H.shape
     normX2 = params.squared_norm(X)
-    column_norms2 = xp.asarray(_array.column_squared_norms(X))
+    column_norms2 = xp.asarray(_data.column_squared_norms(X))
     columns = xp.arange(n)
     U = _unit_columns(xp, xp.asarray(W, copy=True))
     loss = frobenius_from_factors(X, W, H, normX2)
     monitor.start(loss)
     n_iter, stopped = 0, False
     for n_iter in range(1, params.max_iter + 1):
-        B = _array.Wt_times_X(U, X)  # k x n: u_cᵀ x_j
+        B = _data.Wt_times_X(U, X)  # k x n: u_cᵀ x_j
         labels = xp.argmax(B, axis=0)
         best = B[labels, columns]
         sizes = xp.sum(xp.astype(labels[None, :] == xp.arange(k)[:, None], xp.int64), axis=1)
@@ -61,14 +61,18 @@ def _solve_H(X, W, H, *, params, monitor):
         H[labels, columns] = xp.astype(best, W.dtype)
         norms = xp.sqrt(xp.sum(H * H, axis=1))
         H = H / xp.where(norms > 0, norms, 1)[:, None]
-        W = _array.X_times_Ht(X, H)
+        W = _data.X_times_Ht(X, H)
         # HHᵀ = I, W = XHᵀ: ‖X − WH‖² = ‖X‖² − ‖W‖².
-        loss = 0.5 * max(normX2 - _array.vdot64(W, W), 0.0)
+        loss = 0.5 * max(normX2 - _sums.vdot64(W, W), 0.0)
         U = _unit_columns(xp, W)
         if monitor(n_iter, W, H, loss):
             stopped = True
             break
-    return SolverResult.finish(monitor, W, H, n_iter, loss, stopped)
+    # HHᵀ = I and W = XHᵀ make the objective exact for sparse X (no cancellation of a
+    # dense product's rounding); dense X is measured anew by nmfkit.solvers.run.
+    exact = _backends.is_sparse(X) and n_iter > 0
+    return SolverResult.finish(monitor, W, H, n_iter, loss, stopped,
+                               divergence=loss if exact else None)
 
 
 class _Transposed:
@@ -93,7 +97,7 @@ class _Transposed:
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` with HHᵀ = I (``params.orthogonal='H'``) or WᵀW = I ('W')."""
     if params.orthogonal == "W":
-        result = _solve_H(_array.transpose(X), H.T, W.T, params=params,
+        result = _solve_H(_backends.transpose(X), H.T, W.T, params=params,
                           monitor=_Transposed(monitor))
         result.W, result.H = result.H.T, result.W.T
         return result

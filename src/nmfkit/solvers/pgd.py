@@ -14,7 +14,7 @@ and tightens tenfold whenever a sub-problem is solved in one step (Lin's rule).
 """
 from __future__ import annotations
 
-from .. import _array
+from .. import _backends, _sums
 from . import alternating
 
 SIGMA = 0.01
@@ -29,10 +29,10 @@ def _projected_gradient_norm(xp, U, G):
 
 
 def update(U, A, B, l1, l2, state):
-    xp = _array.namespace(U, A, B)
+    xp = _backends.namespace(U, A, B)
     k = A.shape[0]
     if l2:
-        A = A + l2 * _array.eye_like(k, A)
+        A = A + l2 * _backends.eye_like(k, A)
     if l1:
         B = B - l1
     max_inner = state.get("max_inner") or MAX_INNER_DEFAULT
@@ -47,9 +47,9 @@ def update(U, A, B, l1, l2, state):
         previous = None
         grow = None
         for _ in range(MAX_SEARCH):
-            U_new = _array.clip_nonnegative_(U - alpha * G)
+            U_new = _backends.clip_nonnegative_(U - alpha * G)
             d = U_new - U
-            decrease = (1 - SIGMA) * _array.vdot64(G, d) + 0.5 * _array.vdot64(d, A @ d)
+            decrease = (1 - SIGMA) * _sums.vdot64(G, d) + 0.5 * _sums.vdot64(d, A @ d)
             sufficient = decrease <= 0
             if grow is None:
                 grow = sufficient
@@ -74,6 +74,4 @@ def update(U, A, B, l1, l2, state):
 
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` by alternating projected gradient (Lin 2007)."""
-    extrapolate = False if params.extrapolate is None else params.extrapolate
-    return alternating.run(X, W, H, params=params, monitor=monitor, update=update,
-                           extrapolate=extrapolate)
+    return alternating.run(X, W, H, params=params, monitor=monitor, update=update)

@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _array
+from .. import _sums
 from ..objectives import Penalty
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,6 @@ class SolverParams:
         β of the β-divergence (2 = Frobenius).
     update_H : bool
         False keeps H fixed and only solves for W (``transform``).
-    extrapolate : bool or None
-        Extrapolate between iterations with restarts (Ang & Gillis 2019); None lets
-        the solver choose its default.
-    max_inner : int or None
-        Cap on inner sweeps per update for solvers that repeat cheap sweeps with the
-        same products (Gillis & Glineur 2012); None lets the solver choose.
     shuffle : bool
         Visit coordinates in a random order (HALS/CD), as scikit-learn's ``shuffle``.
     random_state : int, RandomState or None
@@ -40,30 +35,52 @@ class SolverParams:
     squared_norm_X : float or None
         ‖X‖²_F, when the caller has computed it already (the Frobenius objective's
         trace identity needs it); None: the solver computes it.
+    settings : Settings
+        Tuning settings (:class:`nmfkit.solvers.Settings`).  By the time a solver runs,
+        :func:`nmfkit.solvers.run` has replaced ``extrapolate`` and ``mixed_precision``
+        left at None by the solver's defaults, so solvers read plain booleans.
     """
 
     max_iter: int = 200
     penalty: Penalty = field(default_factory=Penalty)
     beta: float = 2.0
     update_H: bool = True
-    extrapolate: bool | None = None
-    max_inner: int | None = None
     shuffle: bool = False
     random_state: Any = None
     missing: bool = False
     orthogonal: str | None = None
     squared_norm_X: float | None = None
+    settings: Settings = field(default_factory=Settings)
 
     def squared_norm(self, X) -> float:
         """‖X‖²_F: the caller's value when it gave one, else computed here."""
         if self.squared_norm_X is not None:
             return float(self.squared_norm_X)
-        return _array.squared_norm(X)
+        return _sums.squared_norm(X)
 
 
 @dataclass
 class SolverResult:
-    """Factors and how the solve ended (scipy.optimize-style result)."""
+    """Factors and how the solve ended (scipy.optimize-style result).
+
+    Attributes
+    ----------
+    W, H : arrays
+        The factors, in the input's array type and dtype.
+    n_iter : int
+        Iterations run.
+    loss : float
+        The penalised objective of (W, H).
+    converged : bool
+        The stopping rule was met (not ``max_iter``, a callback or an interruption).
+    message : str
+        Why the solve ended.
+    divergence : float or None
+        The exact β-divergence D_β(X | WH) of the returned pair, without penalties
+        (½‖X − WH‖² for β = 2).  A solver sets it when it has it exactly anyway; else
+        None, and :func:`nmfkit.solvers.run` measures it before returning, so the
+        estimator always gets it.
+    """
 
     W: Any
     H: Any
@@ -71,17 +88,16 @@ class SolverResult:
     loss: float
     converged: bool
     message: str = ""
-    #: The loss came from float32 products (a fit that ended in :mod:`.precision`'s
-    #: float32 phase): right to the float32 products' rounding, not to float64's.
-    float32_loss: bool = False
+    divergence: float | None = None
 
     @classmethod
-    def finish(cls, monitor, W, H, n_iter, loss, stopped):
+    def finish(cls, monitor, W, H, n_iter, loss, stopped, *, divergence=None):
         """Close the monitor and package the outcome of a solver's loop.
 
-        ``stopped``: the monitor asked to stop (else the iteration budget ran out).
+        ``stopped``: the monitor asked to stop (else the iteration budget ran out);
+        ``divergence``: the pair's exact divergence, when the solver has it.
         """
         monitor.close()
         message = monitor.stop_reason if stopped else "max_iter reached"
         return cls(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
-                   message=message)
+                   message=message, divergence=divergence)

@@ -1,0 +1,189 @@
+"""The shared base of nmfkit's factorization estimators.
+
+What every estimator does lives here once: checking its parameters against its table,
+validating X, the restarts (``n_init``), running a registered solver under the monitor
+(progress bar, callback, loss curve, Ctrl-C keeping the best factors so far), the
+fitted attributes every fit reports, feature names, and saving.  A subclass supplies
+its parameter table, its problem (which loss, mask, orthogonality, penalties), its
+starts and what it does with the factors; it never looks inside a solver.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from .. import _backends, _threads, _validation
+from ..monitor import Monitor
+from ..objectives import beta_divergence
+from ..solvers import SolverResult, resolve, run
+from . import persistence
+
+
+class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base of the factorization estimators (private: subclass it, do not use it).
+
+    Subclasses set ``_parameters`` (the parameter table :func:`nmfkit._validation.
+    check_params` reads), ``_saved_arrays`` and ``_saved_scalars`` (what ``save`` writes
+    besides the parameters), and call :meth:`_fit_restarts` from their ``fit``.
+    """
+
+    _parameters: dict = {}
+    _saved_arrays = ("components_", "feature_names_in_")
+    _saved_scalars = ("n_components_", "n_iter_", "reconstruction_err_", "converged_",
+                      "solver_", "stop_reason_", "n_features_in_")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        persistence.register_model_class(cls)
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        """Check the constructor parameters (before any work)."""
+        _validation.check_params(self, self._parameters)
+        _validation.check_device(self)
+
+    def _validate_X(self, X, *, reset, allow_nan=False):
+        """X as a validated float matrix; sets ``n_features_in_`` (and feature names)
+        when ``reset``."""
+        return _validation.as_matrix(self, X, reset=reset, allow_nan=allow_nan)
+
+    def _resolve_solver(self, X, *, beta, masked, orthogonal, penalized):
+        """The registry's solver for this problem (errors name what can fit it)."""
+        return resolve(self.solver, beta=beta, masked=masked, orthogonal=orthogonal,
+                       penalized=penalized, sparse=_backends.is_sparse(X),
+                       backend="numpy")
+
+    def _restart_seeds(self):
+        """Seeds of the ``n_init`` starts: the user's, then fresh ones drawn from it."""
+        n_init = getattr(self, "n_init", 1)
+        if n_init == 1:
+            return [self.random_state]
+        rng = check_random_state(self.random_state)
+        return [self.random_state] + list(rng.randint(np.iinfo(np.int32).max, size=n_init - 1))
+
+    # ------------------------------------------------------------------ fitting
+    def _fit_restarts(self, X, solver, params, starts, *, floor=0.0, null_loss=None):
+        """Run ``solver`` from each start, keep the result of lowest objective.
+
+        Parameters
+        ----------
+        X : validated matrix
+        solver : nmfkit.solvers.Solver
+        params : nmfkit.solvers.SolverParams
+        starts : iterable of callables
+            ``start(restart) -> (W0, H0)``, one per restart; called lazily, so an
+            interrupted fit does not initialise the restarts it will not run.
+        floor, null_loss : float
+            The monitor's exact-fit floor and the zero model's objective (see
+            :class:`nmfkit.monitor.Monitor`).
+
+        Returns
+        -------
+        (SolverResult, Monitor)
+            The best result, with its ``divergence`` set, and the monitor of its run.
+            Ctrl-C keeps the best factors found so far (with a warning) instead of
+            raising, unless nothing was fitted yet.
+        """
+        starts = list(starts)
+        best = None
+        name = type(self).__name__
+        for restart, start in enumerate(starts):
+            description = f"{name}[{solver.name}]" + (
+                f" restart {restart + 1}/{len(starts)}" if len(starts) > 1 else "")
+            monitor = Monitor(tol=self.tol, max_iter=params.max_iter, floor=floor,
+                              null_loss=null_loss, callback=self.callback,
+                              verbose=self.verbose, description=description)
+            W0, H0 = start(restart)
+            interrupted = False
+            try:
+                with _threads.blas_threads_for(X, H0.shape[0]):
+                    result = run(solver, X, W0, H0, params=params, monitor=monitor)
+            except KeyboardInterrupt:
+                monitor.close()
+                if monitor.last is None and best is None:
+                    raise
+                interrupted = True
+                result = None
+                if monitor.last is not None:
+                    W_last, H_last, loss_last = monitor.last
+                    result = SolverResult(W=W_last, H=H_last, n_iter=monitor.history[-1][0],
+                                          loss=loss_last, converged=False, message="interrupted")
+                    result.divergence = beta_divergence(X, W_last, H_last, params.beta,
+                                                        missing=params.missing)
+            if result is not None and (best is None or result.loss < best[0].loss):
+                best = (result, monitor)
+            if interrupted:
+                kept = best[0]
+                warnings.warn(f"{name} fit interrupted at iteration "
+                              f"{monitor.history[-1][0] if monitor.history else 0}; keeping the "
+                              f"best factors found so far (iteration {kept.n_iter}).",
+                              UserWarning, stacklevel=_caller_stacklevel())
+                if kept.message != "interrupted":
+                    kept.message = "interrupted"
+                break
+        return best
+
+    def _set_fit_attributes(self, result, monitor, solver):
+        """The attributes every fit reports, from the solver's result."""
+        self.n_iter_ = int(result.n_iter)
+        self.converged_ = bool(result.converged)
+        self.solver_ = solver.name
+        self.stop_reason_ = result.message
+        # scikit-learn's definition for every β: √(2·D_β(X | WH)) over the observed entries.
+        self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, result.divergence)))
+        self.loss_curve_ = pd.DataFrame(monitor.history, columns=["iteration", "seconds", "loss"])
+        if not result.converged and result.message == "max_iter reached" and self.tol > 0:
+            warnings.warn(
+                f"Maximum number of iterations {self.max_iter} reached before the objective "
+                f"stopped decreasing (tol={self.tol}); increase max_iter to improve the fit.",
+                ConvergenceWarning, stacklevel=_caller_stacklevel())
+
+    # ------------------------------------------------------------------ scikit-learn glue
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, extras=None):
+        """Write the fitted model to ``path``: a NumPy archive with JSON metadata, no
+        pickle inside, written atomically (see :mod:`nmfkit.estimators.persistence`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        extras : dict of str to array-like, optional
+            Arrays (numeric or str) stored with the model and returned by
+            :func:`nmfkit.load` as ``model.extras_``.
+        """
+        persistence.save(self, path, extras=extras)
+
+
+def fit_context():
+    """Nested scikit-learn calls inside a fit skip their own parameter validation (the
+    estimator has validated its parameters already)."""
+    return config_context(skip_parameter_validation=True)
+
+
+def _caller_stacklevel():
+    """``stacklevel`` pointing at the user's line, past nmfkit's and scikit-learn's wrappers."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not (name.startswith("nmfkit.") or name.startswith("sklearn.")):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
