@@ -3,6 +3,7 @@
     python benchmarks/bench.py                      # everything (~1 hour on 2 cores)
     python benchmarks/bench.py --quick              # small sizes, short caps (~5 min)
     python benchmarks/bench.py --problems a,c --contenders nmfkit,sklearn-cd
+    python benchmarks/bench.py --baseline 8584df3   # before / after: adds nmfkit@8584df3
 
 Protocol, per problem:
  0. floor     the two products X H^T and W^T X with the problem's own arrays (median of 5)
@@ -33,6 +34,10 @@ Protocol, per problem:
               libraries are compared seed by seed (with random_state=None each run
               would start elsewhere, and which library found the lower of several local
               minima would decide the verdict).
+With --baseline REF, nmfkit at commit REF (its src/ extracted by baseline.py, imported by
+its own worker processes only) is one more contender, nmfkit@<sha>, right after nmfkit:
+the same traces, timed rounds, per-iteration runs and drop-in runs, alternating with the
+current nmfkit, and a before / after table in the report.
 Results go to benchmarks/results/results[-quick].json and benchmarks/RESULTS[-quick].md.
 """
 
@@ -58,6 +63,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import baseline as B  # noqa: E402
 import contenders as C  # noqa: E402
 import objective as O  # noqa: E402
 import problems as P  # noqa: E402
@@ -125,7 +131,8 @@ def machine_info(threads: int) -> dict:
 def thread_env(threads: int) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                "NUMBA_NUM_THREADS"):
         env[var] = str(threads)
     env["OMP_WAIT_POLICY"] = "PASSIVE"
     env["PYTHONWARNINGS"] = "ignore"
@@ -140,6 +147,8 @@ class Runner:
         self.workdir = workdir
         self.log = log
         self.count = 0
+        self.sources = {}    # contender / library name -> PYTHONPATH folder (baselines)
+        self.baseline = None  # short hash of the --baseline commit
 
     def background_cpu(self) -> tuple[float, float]:
         """Machine CPU busy % and steal % over 0.5 s while none of our workers runs."""
@@ -157,12 +166,18 @@ class Runner:
         out_dir = self.workdir / tag
         out_dir.mkdir()
         job = dict(job, threads=self.threads, out_dir=str(out_dir), tag=tag)
+        env = self.env
+        src = self.sources.get(job.get("contender") or job.get("library"))
+        if src:  # the baseline's nmfkit for this process only, first on its path
+            job["nmfkit_src"] = str(src)
+            env = dict(env, PYTHONPATH=os.pathsep.join(
+                [str(src)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])))
         job_path, res_path = out_dir / "job.json", out_dir / "result.json"
         job_path.write_text(json.dumps(job))
         bg = self.background_cpu()
         with open(out_dir / "log.txt", "wb") as logf:
             proc = subprocess.Popen([sys.executable, str(HERE / "worker.py"), str(job_path),
-                                     str(res_path)], env=self.env, stdout=logf, stderr=logf)
+                                     str(res_path)], env=env, stdout=logf, stderr=logf)
             t0 = time.monotonic()
             killed, peak_sampled, status, rusage = None, 0, 0, None
             ps = psutil.Process(proc.pid)
@@ -231,7 +246,8 @@ def _best_of(entry):
 
 def _trace_record(r):
     return {k: r.get(k) for k in ("status", "error", "curve", "trace_mode", "process_wall_s",
-                                  "loadavg_start", "background_cpu_pct", "log_tail")}
+                                  "loadavg_start", "background_cpu_pct", "log_tail",
+                                  "nmfkit_file")}
 
 
 def _extend_traces(entry, prob, active, all_c, runner, base, log):
@@ -298,8 +314,8 @@ def _extend_traces(entry, prob, active, all_c, runner, base, log):
         return True
 
     reference = "sklearn-mu" if prob.loss == "kullback-leibler" else "sklearn-cd"
-    others = [n for n in active if n not in ("nmfkit", "nmfkit-hals", "sklearn-cd", "sklearn-mu")
-              and cs[n].get("final_obj") is not None]
+    others = [n for n in active if not n.startswith("nmfkit")
+              and n not in ("sklearn-cd", "sklearn-mu") and cs[n].get("final_obj") is not None]
     # Every other peer whose bound is short of the ratio: the fastest of them is the one
     # the target names, and a bound says nothing about which that is.
     judged = [reference] + others
@@ -350,7 +366,8 @@ def run_problem(key, prob, budget, names, runner, log):
     entry["floor"] = fl
     log(f"   floor X H^T + W^T X = {fl.get('floor_s', float('nan')):.4f} s")
 
-    all_c = C.all_contenders()
+    all_c = {n: C.get(n) for n in dict.fromkeys(
+        [*names, "nmfkit-hals"] + ([f"nmfkit-hals@{runner.baseline}"] if runner.baseline else []))}
     active = []
     for name in names:
         c = all_c[name]
@@ -432,22 +449,30 @@ def run_problem(key, prob, budget, names, runner, log):
 
     # 3. nmfkit hals seconds per iteration against the floor
     if budget.periter_n and "nmfkit" in names:
-        c = all_c["nmfkit-hals"]
-        why = c.skip_reason(prob, meta)
-        pe = entry["periter_hals"] = {"n": budget.periter_n, "runs": [], "skip": why}
-        if not why:
-            for rep in range(budget.repeats):
-                r = runner.run(dict(base, mode="timed", contender="nmfkit-hals",
+        variants = [("periter_hals", "nmfkit-hals")]
+        if runner.baseline:
+            variants.append(("periter_hals_baseline", f"nmfkit-hals@{runner.baseline}"))
+        todo = []
+        for key_, cname in variants:
+            why = all_c[cname].skip_reason(prob, meta)
+            entry[key_] = {"n": budget.periter_n, "runs": [], "skip": why, "contender": cname}
+            if not why:
+                todo.append((key_, cname))
+        for rep in range(budget.repeats):
+            for key_, cname in (todo if rep % 2 == 0 else todo[::-1]):
+                r = runner.run(dict(base, mode="timed", contender=cname,
                                     iters=[budget.periter_n]))
                 _evaluate_runs(r, X, prob, X_sq, entry["targets"])
-                pe["runs"].append(_slim(r))
-                log("   > nmfkit-hals per-iteration: " + ", ".join(
+                entry[key_]["runs"].append(_slim(r))
+                log(f"   > {cname} per-iteration: " + ", ".join(
                     f"{x['n_iter']} it {x['seconds']:.3f} s" for x in r.get("runs", [])))
 
     # 4. drop-in defaults
     libs = [lib for lib in ("sklearn", "nmfkit")
             if (lib == "sklearn" and any(n.startswith("sklearn") for n in names))
             or (lib == "nmfkit" and "nmfkit" in names)]
+    if runner.baseline and "nmfkit" in names:
+        libs.append(f"nmfkit@{runner.baseline}")
     entry["defaults"] = {lib: [] for lib in libs}
     for rep in range(budget.defaults_repeats):
         for lib in (libs if rep % 2 == 0 else libs[::-1]):
@@ -485,7 +510,7 @@ def _slim(r):
     keep = ("status", "error", "runs", "rss_base", "maxrss", "process_maxrss",
             "process_wall_s", "loadavg_start", "loadavg_end", "background_cpu_pct",
             "background_steal_pct",
-            "log_tail", "torch_threads", "threadpools")
+            "log_tail", "torch_threads", "threadpools", "nmfkit_file")
     return {k: r[k] for k in keep if k in r}
 
 
@@ -509,7 +534,8 @@ def floor_recheck(path: Path, threads: int) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     path.write_text(json.dumps(res, indent=1, default=float))
     md_path = path.parent.parent / ("RESULTS-quick.md" if res.get("quick") else "RESULTS.md")
-    md_path.write_text(report.render(res, json_name=os.path.relpath(path, md_path.parent)))
+    report.write_markdown(md_path, report.render(res, json_name=os.path.relpath(path,
+                                                                             md_path.parent)))
     print(f"updated {path} and {md_path}")
 
 
@@ -528,6 +554,10 @@ def main(argv=None):
                     help="after the run, replace these problems' entries in an existing "
                          "results file (noting the re-run) and re-render its Markdown")
     ap.add_argument("--keep-work", action="store_true", help="keep the worker folders")
+    ap.add_argument("--baseline", metavar="REF",
+                    help="also run nmfkit at git commit REF (e.g. 8584df3, HEAD) as the "
+                         "contender nmfkit@<sha>, alternating with this checkout's: before / "
+                         "after (its src/ is extracted to benchmarks/.cache/nmfkit-<sha>)")
     ap.add_argument("--floor-recheck", metavar="JSON",
                     help="measure the floor again for the problems of an existing results "
                          "file (adds 'floor_recheck' to it and re-renders its Markdown)")
@@ -537,10 +567,26 @@ def main(argv=None):
 
     keys = [k.strip() for k in args.problems.split(",") if k.strip()]
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
-    unknown = [n for n in names if n not in C.all_contenders()] + [
-        k for k in keys if k not in P.FULL]
+    unknown = [n for n in names if n not in C.all_contenders()
+               and not C.BASELINE_NAME.fullmatch(n)] + [k for k in keys if k not in P.FULL]
     if unknown:
         ap.error(f"unknown: {', '.join(unknown)}")
+    sources = {}
+    for i, n in enumerate(names):  # nmfkit@<commit> named directly: extracted like --baseline
+        m = C.BASELINE_NAME.fullmatch(n)
+        if m:
+            sha, src = B.prepare(m[3])
+            names[i] = f"{m[1]}@{sha}"
+            sources[names[i]] = str(src)
+    base_info = None
+    if args.baseline:
+        sha, src = B.prepare(args.baseline)
+        base_name = f"nmfkit@{sha}"
+        if base_name not in names:  # right after nmfkit: adjacent in every timed round
+            at = names.index("nmfkit") + 1 if "nmfkit" in names else len(names)
+            names.insert(at, base_name)
+        base_info = {"ref": args.baseline, "commit": sha, "subject": B.subject(sha),
+                     "src": str(src), "contender": base_name}
     suffix = "-quick" if args.quick else ""
     out = Path(args.out) if args.out else HERE / "results" / f"results{suffix}.json"
     if args.merge_into and not args.out:  # never overwrite the file being merged into
@@ -555,9 +601,16 @@ def main(argv=None):
     workdir = Path(tempfile.mkdtemp(prefix="nmfkit-bench-"))
     runner = Runner(args.threads, workdir, log)
     runner.quick = args.quick
+    runner.sources.update(sources)
+    if base_info:
+        runner.baseline = base_info["commit"]
+        for name in (base_info["contender"], f"nmfkit-hals@{runner.baseline}"):
+            runner.sources[name] = base_info["src"]
+        log(f"baseline: nmfkit at {base_info['commit']} ({base_info['subject']}) from "
+            f"{base_info['src']}")
     results = {"meta": machine_info(args.threads), "quick": args.quick, "problems": {},
-               "contenders": {n: C.all_contenders()[n].note for n in names},
-               "argv": sys.argv[1:]}
+               "contenders": {n: C.get(n).note for n in names},
+               "argv": sys.argv[1:], "baseline": base_info}
     import psutil
 
     results["meta"]["loadavg_before"] = os.getloadavg()
@@ -582,7 +635,8 @@ def main(argv=None):
     results["meta"]["loadavg_after"] = os.getloadavg()
     results["meta"]["elapsed_s"] = time.monotonic() - t0
     out.write_text(json.dumps(results, indent=1, default=float))
-    md_path.write_text(report.render(results, json_name=os.path.relpath(out, md_path.parent)))
+    report.write_markdown(md_path, report.render(results,
+                                                 json_name=os.path.relpath(out, md_path.parent)))
     log(f"wrote {out} and {md_path} in {results['meta']['elapsed_s']:.0f} s")
     if args.merge_into:
         target = Path(args.merge_into)
@@ -594,7 +648,8 @@ def main(argv=None):
             full["problems"][key] = entry
         target.write_text(json.dumps(full, indent=1, default=float))
         tmd = target.parent.parent / ("RESULTS-quick.md" if full.get("quick") else "RESULTS.md")
-        tmd.write_text(report.render(full, json_name=os.path.relpath(target, tmd.parent)))
+        report.write_markdown(tmd, report.render(full,
+                                                 json_name=os.path.relpath(target, tmd.parent)))
         log(f"merged {', '.join(results['problems'])} into {target}; rewrote {tmd}")
     del psutil
 

@@ -16,7 +16,9 @@ run with their convergence tolerance at 0 so that max_iter alone decides the wor
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -60,15 +62,26 @@ class Contender:
 
 # ----------------------------------------------------------------------------- nmfkit
 class NmfkitContender(Contender):
+    """nmfkit of this checkout, or (``ref``) of another commit: ``nmfkit@<sha>``, whose
+    worker processes import it from ``src`` (baseline.py; bench.py puts it on their
+    PYTHONPATH).  The fit passes only parameters every version accepts (no
+    solver_options), so both run the same call."""
     library = "nmfkit"
     losses = (FROB, KL)
 
-    def __init__(self, solver="auto"):
+    def __init__(self, solver="auto", ref=None, src=None):
         self.solver = solver
-        self.name = "nmfkit" if solver == "auto" else f"nmfkit-{solver}"
-        self.note = f"solver='{solver}', init='custom', tol=0"
+        self.ref, self.src = ref, src
+        self.name = ("nmfkit" if solver == "auto" else f"nmfkit-{solver}") + (
+            f"@{ref}" if ref else "")
+        self.note = f"solver='{solver}', init='custom', tol=0" + (
+            f"; nmfkit at commit {ref} (baseline)" if ref else "")
 
     def skip_reason(self, problem, meta):
+        if self.src is not None:  # never imported here: the parent has this checkout's
+            if not (Path(self.src) / "nmfkit" / "__init__.py").exists():
+                return f"baseline {self.ref} not extracted at {self.src}"
+            return super().skip_reason(problem, meta)
         try:
             import nmfkit  # noqa: F401
 
@@ -285,6 +298,21 @@ def all_contenders() -> dict[str, Contender]:
           SklearnContender("mu"), NimfaContender(), TorchnmfContender(),
           NmfTorchContender("hals"), NmfTorchContender("bpp"), NmfTorchContender("mu-kl")]
     return {c.name: c for c in cs}
+
+
+#: nmfkit[-solver]@<commit>: that commit's nmfkit (bench.py --baseline).
+BASELINE_NAME = re.compile(r"(nmfkit(?:-([a-z]+))?)@([0-9a-f]{4,40})")
+
+
+def get(name: str) -> Contender:
+    """The contender of that name: one of all_contenders(), or nmfkit[-solver]@<sha>
+    (its source in benchmarks/.cache/nmfkit-<sha>/src, from baseline.prepare)."""
+    m = BASELINE_NAME.fullmatch(name)
+    if m:
+        import baseline
+
+        return NmfkitContender(m[2] or "auto", ref=m[3], src=baseline.source_dir(m[3]))
+    return all_contenders()[name]
 
 
 DEFAULT = ["nmfkit", "sklearn-cd", "sklearn-mu", "nimfa", "torchnmf", "nmftorch-hals",

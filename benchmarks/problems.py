@@ -104,7 +104,10 @@ def _poisson(p: Problem) -> np.ndarray:
     W = rng.gamma(0.5, 1.0, (m, p.rank_true))
     H = rng.gamma(0.5, 1.0, (p.rank_true, n))
     lam = W @ H
-    lam *= 2.0 / lam.mean()  # mean count 2: many zeros, a long tail
+    if p.density < 1.0:  # about that fraction of non-zeros (tuning.py poisson:MxNxK:FILL)
+        lam *= -np.log1p(-p.density) / lam.mean()
+    else:
+        lam *= 2.0 / lam.mean()  # mean count 2: many zeros, a long tail
     return rng.poisson(lam).astype(p.dtype)
 
 

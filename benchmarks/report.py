@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -179,6 +180,148 @@ def floor_of(pe):
     return min(vals) if vals else None
 
 
+#: Marks where the hand-written part of RESULTS.md starts: write_markdown keeps it.
+HAND_KEPT = ("<!-- Everything below this line is written by hand; report.py keeps it when it "
+             "rewrites this file. -->")
+
+
+def write_markdown(path, rendered):
+    """Write ``rendered`` to ``path``, carrying over the hand-written sections that follow
+    :data:`HAND_KEPT` in the file already there."""
+    path = Path(path)
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        if HAND_KEPT in old:
+            kept = old[old.index(HAND_KEPT):]
+    path.write_text(rendered + ("\n" + kept if kept else ""))
+
+
+BASELINE = re.compile(r"nmfkit@[0-9a-f]{4,40}")
+
+
+def _round_values(ce, which):
+    """Per timed round: the time to the target of that round's run (None if it missed)."""
+    n = ce.get("n_1" if which == "1%" else "n_01")
+    out = []
+    for t in ce.get("timed", []):
+        hit = [run["seconds"] for run in t.get("runs", [])
+               if n and run["max_iter"] == n and run.get(f"reached_{which}")]
+        out.append(hit[0] if hit else None)
+    return out
+
+
+def _periter_values(ph):
+    return [run["seconds"] / max(run["n_iter"], 1) for t in (ph or {}).get("runs", [])
+            for run in t.get("runs", [])]
+
+
+def _defaults_values(runs, key="seconds"):
+    return [t["runs"][0][key] if t.get("status") == "ok" and t.get("runs") else None
+            for t in runs or []]
+
+
+def _verdict(new, old, worse="slower", better="faster"):
+    """Against the run-to-run spread (lower is better): **worse** when every run of this
+    checkout is above every baseline run (the two ranges do not overlap); *possibly
+    worse* when only its median is above the baseline's highest run."""
+    new = [v for v in new if v is not None]
+    old = [v for v in old if v is not None]
+    if not new and old:
+        return f"**{worse}**: not reached (the baseline was)"
+    if new and not old:
+        return f"{better}: the baseline did not reach it"
+    if not new:
+        return "—"
+    if len(new) < 2 or len(old) < 2:
+        return "one run each: no noise estimate"
+    if min(new) > max(old):
+        return f"**{worse}** (ranges apart)"
+    if max(new) < min(old):
+        return f"{better} (ranges apart)"
+    m = statistics.median(new)
+    if m > max(old):
+        return f"possibly {worse} (median above the baseline's range)"
+    return f"possibly {better} (median below the baseline's range)" if m < min(old) \
+        else "within noise"
+
+
+def before_after(res):
+    """The --baseline table: this checkout's nmfkit against nmfkit@<sha>, problem by
+    problem, with the per-round ratios (the two ran next to each other in every round)."""
+    L = []
+    slower = []
+    for key, pe in res["problems"].items():
+        cs = pe.get("contenders", {})
+        for bname in [n for n in cs if BASELINE.fullmatch(n)]:
+            cur, old = cs.get("nmfkit", {}), cs[bname]
+            if not L:
+                L += ["## Before / after: this checkout against the baseline\n",
+                      f"nmfkit of this checkout against `{bname}` (the same protocol, run "
+                      "next to each other in every round; rotated as all contenders are). "
+                      "Cells: median [min–max] over the rounds. *ratio*: this checkout's "
+                      "median over the baseline's; *per round*: the two runs of the same "
+                      "round, this over the baseline. *Verdict*: **slower** when every "
+                      "run of this checkout took longer than every baseline run (the two "
+                      "run-to-run ranges apart); *possibly slower* when only its median "
+                      "lies above the slowest baseline run; otherwise within noise.\n",
+                      f"| problem | measure | nmfkit | {bname} | ratio | per round | verdict |",
+                      "|---|---|---|---|---|---|---|"]
+            rows = []
+            for which, label in (("1%", "time to 1 % (s)"), ("0.1%", "time to 0.1 % (s)")):
+                a, b = _round_values(cur, which), _round_values(old, which)
+                n_key = "n_1" if which == "1%" else "n_01"
+                its = f" ({cur.get(n_key) or '—'} / {old.get(n_key) or '—'} it)"
+                rows.append((label + its, a, b, ("slower", "faster")))
+            rows.append(("s/iter, timed runs", [sec_per_iter({"timed": [t]}) for t in
+                                                 cur.get("timed", [])],
+                         [sec_per_iter({"timed": [t]}) for t in old.get("timed", [])],
+                         ("slower", "faster")))
+            if pe.get("periter_hals_baseline"):
+                rows.append((f"hals s/iter, {pe['periter_hals']['n']} iterations",
+                             _periter_values(pe.get("periter_hals")),
+                             _periter_values(pe["periter_hals_baseline"]),
+                             ("slower", "faster")))
+            rows.append(("peak RSS (MiB)",
+                         [(t.get("process_maxrss") or 0) / 2**20 or None
+                          for t in cur.get("timed", [])],
+                         [(t.get("process_maxrss") or 0) / 2**20 or None
+                          for t in old.get("timed", [])], ("more", "less")))
+            d = pe.get("defaults") or {}
+            if bname in d:
+                rows.append(("drop-in time (s)", _defaults_values(d.get("nmfkit")),
+                             _defaults_values(d[bname]), ("slower", "faster")))
+                rows.append(("drop-in objective", _defaults_values(d.get("nmfkit"), "obj"),
+                             _defaults_values(d[bname], "obj"), None))
+            for label, a, b, words in rows:
+                ma, mb = _med(a), _med(b)
+                pairs = [x / y for x, y in zip(a, b) if x and y]
+
+                def cell(v):
+                    v = [x for x in v if x is not None]
+                    if not v:
+                        return "not reached" if label.startswith("time") else "—"
+                    f = (lambda x: f"{x:.6g}") if "objective" in label else _fmt_s
+                    return f(_med(v)) + (f" [{f(min(v))}–{f(max(v))}]" if len(v) > 1 else "")
+
+                verdict = "—" if words is None else _verdict(a, b, *words)
+                if "objective" in label and ma and mb:
+                    verdict = ("higher" if ma > mb * (1 + 1e-6) else
+                               "lower" if ma < mb * (1 - 1e-6) else "same (1e-6)")
+                if verdict.startswith(("**slower", "possibly slower", "**more")):
+                    slower.append(f"({key}) {label}: {verdict.replace('*', '')}")
+                ratio = f"{ma / mb:.3f}" if ma and mb else "—"
+                per = ", ".join(f"{r:.3f}" for r in pairs) or "—"
+                L.append(f"| {key} | {label} | {cell(a)} | {cell(b)} | {ratio} | {per} | "
+                         f"{verdict} |")
+    if not L:
+        return []
+    L.append("\n" + ("Worse than the baseline: " + "; ".join(slower) + "." if slower else
+                      "No measure worse than the baseline beyond the run-to-run noise.")
+             + "\n")
+    return L
+
+
 def render(res, json_name="results/results.json"):
     m = res["meta"]
     L = []
@@ -207,6 +350,13 @@ def render(res, json_name="results/results.json"):
     L.append("| versions | " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
              + (f" (nmfkit at commit {m['nmfkit_commit']})" if m.get("nmfkit_commit") else "")
              + " |")
+    if res.get("baseline"):
+        b = res["baseline"]
+        subj = b.get("subject", "")
+        subj = subj if len(subj) <= 90 else subj[:90].rsplit(" ", 1)[0] + " …"
+        L.append(f"| baseline (--baseline {b['ref']}) | `{b['contender']}`: nmfkit at "
+                 f"{b['commit']} ({subj}), imported from its own src/ by its own "
+                 "processes |")
     L.append(f"| total benchmark time | {m.get('elapsed_s', 0) / 60:.1f} min |\n")
     busy = _med(bg)
     if busy is not None and busy > 25:
@@ -299,22 +449,26 @@ def render(res, json_name="results/results.json"):
                      f"{ce['trace_iters']} | {_fmt_s(spi)} | "
                      f"{'—' if not (spi and fl) else f'{spi / fl:.2f}'} | "
                      f"{_mib(peak_rss(ce))} | {'; '.join(n for n in notes if n)} |")
-        ph = pe.get("periter_hals")
-        if ph:
+        for pkey in ("periter_hals", "periter_hals_baseline"):
+            ph = pe.get(pkey)
+            if not ph:
+                continue
+            who = ("nmfkit" if pkey == "periter_hals"
+                   else ph.get("contender", "baseline").replace("-hals", ""))
             if ph.get("skip"):
-                L.append(f"\nnmfkit solver='hals', seconds per iteration: not run ({ph['skip']}).")
+                L.append(f"\n{who} solver='hals', seconds per iteration: not run ({ph['skip']}).")
             else:
-                spis = [run["seconds"] / max(run["n_iter"], 1)
-                        for t in ph["runs"] for run in t.get("runs", [])]
+                spis = _periter_values(ph)
                 spi = _med(spis)
                 if spi and fl:
-                    L.append(f"\nnmfkit solver='hals', {ph['n']} iterations: {_fmt_s(spi)} s per "
+                    L.append(f"\n{who} solver='hals', {ph['n']} iterations: {_fmt_s(spi)} s per "
                              f"iteration = **{spi / fl:.2f} x the floor** (target ≤ 1.3).")
-                    summary.append((key, "hals s/iter ÷ floor ≤ 1.3", spi / fl <= 1.3,
-                                    f"{spi / fl:.2f}"))
+                    if pkey == "periter_hals":
+                        summary.append((key, "hals s/iter ÷ floor ≤ 1.3", spi / fl <= 1.3,
+                                        f"{spi / fl:.2f}"))
                 else:
                     err = [t.get("error") for t in ph["runs"] if t.get("status") != "ok"]
-                    L.append(f"\nnmfkit solver='hals' per-iteration run failed: {err[:1]}")
+                    L.append(f"\n{who} solver='hals' per-iteration run failed: {err[:1]}")
         d = pe.get("defaults")
         if d:
             pairs = _seed_pairs(d)
@@ -405,6 +559,7 @@ def render(res, json_name="results/results.json"):
                  for k, what, ok, val in summary]
         rows.append("")
         L[intro_end:intro_end] = rows
+    L[intro_end:intro_end] = before_after(res)
     return "\n".join(L) + "\n"
 
 

@@ -10,7 +10,10 @@ Jobs (``mode``):
   floor     the two products X H^T and W^T X with the problem's own arrays
 
 The parent sets OMP/BLAS thread variables before starting this process; here threadpoolctl
-and torch.set_num_threads pin the same count again.
+and torch.set_num_threads pin the same count again.  A job with ``nmfkit_src`` (a baseline
+contender, ``nmfkit@<sha>``) has that folder first on PYTHONPATH; before anything is fitted
+the worker checks that ``nmfkit`` came from there, and for every other nmfkit job that it
+did not come from a baseline copy (the two versions never share a process).
 """
 
 from __future__ import annotations
@@ -38,11 +41,33 @@ def _maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _check_nmfkit(job, res) -> None:
+    """Import the nmfkit this job is for and check where it came from."""
+    import contenders
+
+    name = job.get("contender") or job.get("library") or ""
+    if not name.startswith("nmfkit"):
+        return
+    if contenders.BASELINE_NAME.fullmatch(name) and not job.get("nmfkit_src"):
+        raise RuntimeError(f"{name}: a baseline job without its nmfkit_src")
+    import nmfkit
+
+    where = Path(nmfkit.__file__).resolve()
+    res["nmfkit_file"] = str(where)
+    src = job.get("nmfkit_src")
+    if src and Path(src).resolve() not in where.parents:
+        raise RuntimeError(f"{name}: nmfkit imported from {where}, not from the baseline {src}")
+    if not src and (HERE / ".cache").resolve() in where.parents:
+        raise RuntimeError(f"{name}: nmfkit imported from a baseline copy ({where})")
+
+
 def main(job_path: str, result_path: str) -> None:
     job = json.loads(Path(job_path).read_text())
     threads = int(job["threads"])
     out = Path(job["out_dir"])
     res: dict = {"mode": job["mode"], "status": "ok", "loadavg_start": os.getloadavg()}
+    if job.get("nmfkit_src"):  # also on PYTHONPATH (bench.py); first either way
+        sys.path.insert(0, job["nmfkit_src"])
     try:
         import numpy as np
         from threadpoolctl import threadpool_info, threadpool_limits
@@ -52,9 +77,10 @@ def main(job_path: str, result_path: str) -> None:
         import problems
 
         threadpool_limits(threads)
+        _check_nmfkit(job, res)
         contender = None
         if job.get("contender"):
-            contender = contenders.all_contenders()[job["contender"]]
+            contender = contenders.get(job["contender"])
         if job.get("torch") or (contender is not None and contender.uses_torch):
             import torch
 
