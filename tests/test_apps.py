@@ -117,3 +117,27 @@ def test_similarity_labels_and_errors():
         SimilarityIndex([[1.0], [2.0]], labels=["a", "a"])
     with pytest.raises(ValueError, match="one label per row"):
         SimilarityIndex([[1.0], [2.0]], labels=["a"])
+
+
+def test_topic_model_file_is_the_command_line_format(tmp_path):
+    from nmfkit.io import ModelExtras
+
+    topics = TopicModel(2, random_state=0).fit(ANIMALS + MONEY)
+    assert set(topics.timings_) == {"vectorize", "nmf"}
+    assert all(seconds >= 0 for seconds in topics.timings_.values())
+    path = topics.save(tmp_path / "t.nmf", extras={"note": np.asarray("mine")})
+    model = nmfkit.load(path)
+    saved = ModelExtras.of(model)  # what `nmfkit similar/report/transform` read
+    assert saved.kind == "text" and saved.row_labels.tolist() == [str(i) for i in range(12)]
+    assert str(model.extras_["note"]) == "mine"
+    again = TopicModel.from_model(model)
+    assert again.top_terms(3).equals(topics.top_terms(3))
+    new = ["a dog and a cat", "stock markets"]
+    assert np.allclose(again.transform(new), topics.transform(new))
+
+
+def test_topic_model_from_a_model_not_fitted_on_text(tmp_path):
+    model = nmfkit.NMF(2, random_state=0).fit(np.random.default_rng(0).random((6, 4)))
+    model.save(tmp_path / "m.nmf")
+    with pytest.raises(ValueError, match="'m.nmf' holds an NMF model without a vocabulary"):
+        TopicModel.from_model(nmfkit.load(tmp_path / "m.nmf"), source="m.nmf")

@@ -1,6 +1,7 @@
 """The ``nmfkit`` command, run as users run it: the installed script, in a subprocess."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +101,11 @@ def test_fit_every_matrix_format_writes_labelled_factors(tmp_path, planted, fmt)
     # The model file reloads, and its extras hold the training memberships.
     model = nmfkit.load(tmp_path / "m.nmf")
     assert model.components_.shape == (3, 12)
+    # The file's column names are the model's feature names, as a DataFrame's would be.
+    if labelled:
+        assert list(model.feature_names_in_) == cols
+    else:
+        assert not hasattr(model, "feature_names_in_")
     assert np.allclose(model.extras_["W"], W.to_numpy(), rtol=1e-5, atol=1e-6)
     if fmt in ("csv", "tsv", "csv-bare", "npy", "npz-dense", "h5ad"):
         # Exact rank-3 data: the fit is close (relative error well under 5 %).
@@ -152,6 +158,17 @@ def test_transform_reorders_named_columns_and_matches_training(tmp_path, planted
     assert "'f3'" in line and "lacks" in line
 
 
+@pytest.mark.parametrize("fmt", ["csv", "h5ad"])
+def test_transform_with_feature_names_warns_of_nothing(tmp_path, planted, fmt):
+    X, rows, cols = planted
+    path = _write(fmt, tmp_path, X, rows, cols)
+    run("fit", path, "-k", 3, "-o", "m.nmf", "--max-iter", 300, "-q", cwd=tmp_path, check_rc=0)
+    result = subprocess.run([*_command(), "transform", "m.nmf", path.name, "-o", "W.csv"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    assert pd.read_csv(tmp_path / "W.csv", index_col=0).shape == (30, 3)
+
+
 def test_topics_similar_and_report_on_real_movie_texts(tmp_path):
     movies = nmfkit.datasets.load_movies()
     sample = movies[movies.year.between(1990, 2000)]
@@ -191,7 +208,7 @@ def test_version_and_help_with_examples(tmp_path, capsys):
     result = run("--version", cwd=tmp_path, check_rc=0)
     assert result.stdout.strip() == f"nmfkit {nmfkit.__version__}"
     # help is argparse's own output: checked in-process, one subprocess is enough above
-    for command in ("fit", "transform", "topics", "similar", "report", "demo"):
+    for command in ("fit", "transform", "topics", "similar", "report", "demo", "solvers"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
@@ -218,6 +235,12 @@ def bad_files(tmp_path_factory):
     (folder / "empty_dir").mkdir()
     (folder / "nan.csv").write_text("a,b\n1,\n2,3\n")
     (folder / "empty.csv").write_text("")
+    # DataFrame(array).to_csv(): integer column names 0, 1 after an empty cell.
+    pd.DataFrame([[1.0, 2.0], [-0.5, 3.0]]).to_csv(folder / "pandas_neg.csv")
+    (folder / "ok.csv").write_text("a,b\n1,2\n2,3\n")
+    np.save(folder / "ok.npy", np.ones((3, 2)))
+    nmfkit.NMF(1, max_iter=5).fit(np.ones((3, 2))).save(folder / "m.nmf")
+    (folder / "docs.txt").write_text("dog bites man\nstock prices fall\n")
     return folder
 
 
@@ -243,11 +266,114 @@ def bad_files(tmp_path_factory):
     (["similar", "nothere.nmf", "x"], "no such model file: 'nothere.nmf'"),
     (["report", "neg.csv"], "is not an nmfkit model file"),
     (["topics", "neg.csv", "-k", "1"], "--text-column"),
+    (["fit", "pandas_neg.csv", "-k", "1"], "1 negative entry (first at row 1, column 0"),
+    (["solvers", "extra"], "unrecognized arguments: extra"),
 ])
 def test_user_errors_print_one_line_and_exit_2(bad_files, args, expected):
     line = error_line(run(*args, cwd=bad_files))
     assert line.startswith("nmfkit"), line
     assert expected.lower() in line.lower(), line
+
+
+@pytest.mark.parametrize("args, cli, python", [
+    (["fit", "nan.csv", "-k", "1"], "--missing mask", "missing='mask'"),
+    (["fit", "pandas_neg.csv", "-k", "1"], "--missing mask", "missing="),
+    (["fit", "ok.csv", "-k", "1", "--missing", "mask", "--solver", "als"], "--solver als",
+     "solver="),
+    (["fit", "ok.csv", "-k", "1", "--loss", "kl", "--solver", "pgd"],
+     "--loss kullback-leibler", "beta_loss"),
+    (["fit", "ok.csv", "-k", "5", "--init", "nndsvd"], "-k 5", "n_components"),
+    (["fit", "ok.csv", "-k", "1", "--tol", "-1"], "--tol must be", "'tol' parameter"),
+    (["fit", "ok.csv", "-k", "1", "--solver", "onmf"], "--orthogonal W or H", "orthogonal="),
+    (["topics", "ok.csv", "-k", "1"], "--text-column", "text_column"),
+])
+def test_errors_speak_in_options_not_python(bad_files, args, cli, python):
+    line = error_line(run(*args, cwd=bad_files))
+    assert cli in line and python not in line, line
+
+
+def test_python_spellings_become_options():
+    from nmfkit.cli import _cli_spelling
+
+    assert _cli_spelling("use missing='mask' or solver='mu', 'hals'/'cd' or 'auto'; got "
+                         "solver='als'.") == ("use --missing mask or --solver mu, hals/cd or "
+                                              "auto; got --solver als.")
+    assert _cli_spelling("beta_loss=0.5 needs n_components=3 (tol=1e-05); increase "
+                         "max_iter, alpha_W/alpha_H") == (
+        "--loss 0.5 needs -k 3 (--tol 1e-05); increase --max-iter, --alpha-W/--alpha-H")
+    # English words that are also parameter names stay words without '='.
+    assert _cli_spelling("missing entries; the solver converged") == (
+        "missing entries; the solver converged")
+
+
+@pytest.mark.parametrize("args, path", [
+    (["fit", "none.csv", "-k", "2", "-o", "nodir/m.nmf"], "nodir/m.nmf"),
+    (["fit", "none.csv", "-k", "2", "--out-dir", "ok.csv/out"], "ok.csv/out"),
+    (["fit", "none.csv", "-k", "2", "--report", "ok.csv/r.html"], "ok.csv/r.html"),
+    (["fit", "none.csv", "-k", "2", "-o", "."], "."),
+    (["topics", "none.txt", "-k", "2", "-o", "nodir/t.nmf"], "nodir/t.nmf"),
+    (["topics", "none.txt", "-k", "2", "--out-dir", "ok.csv/o"], "ok.csv/o"),
+    (["transform", "none.nmf", "none.csv", "-o", "nodir/W.csv"], "nodir/W.csv"),
+    (["report", "none.nmf", "-o", "ok.csv/r.html"], "ok.csv/r.html"),
+    (["report", "none.nmf", "--figures", "ok.csv/figures"], "ok.csv/figures"),
+    (["demo", "--out-dir", "ok.csv/demo"], "ok.csv/demo"),
+])
+def test_outputs_are_checked_before_reading_or_fitting(bad_files, args, path):
+    # The inputs do not exist: the output is checked first, so its error is the one shown.
+    line = error_line(run(*args, cwd=bad_files))
+    assert "cannot write" in line and repr(path) in line and ".tmp" not in line, line
+    assert not list(bad_files.glob(".nmfkit-*"))
+
+
+def test_a_data_file_given_as_the_model_is_one_sentence(bad_files):
+    line = error_line(run("transform", "ok.csv", "ok.csv", cwd=bad_files))
+    assert line.count("is not an nmfkit model file") == 1 and "model.save()" not in line, line
+    assert line.startswith("nmfkit transform: error: 'ok.csv' is not an nmfkit model file")
+
+
+def test_solver_choices_and_table_come_from_the_registry(tmp_path, capsys):
+    from nmfkit import solvers
+    from nmfkit.cli import build_parser, main
+
+    def solver_choices():
+        fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+        return next(a for a in fit._actions if a.dest == "solver").choices
+
+    assert tuple(solver_choices()) == solvers.names()
+    solvers.register(solvers.Solver(name="toy-solver", solve="nmfkit.solvers.mu:solve",
+                                    description="a solver registered by a test"))
+    try:
+        assert "toy-solver" in solver_choices()
+        assert main(["solvers"]) == 0
+        out = capsys.readouterr().out
+        assert "toy-solver" in out and "a solver registered by a test" in out
+    finally:
+        solvers.unregister("toy-solver")
+    table = run("solvers", cwd=tmp_path, check_rc=0).stdout
+    for name in solvers.available().index:
+        assert name in table
+    for column in solvers.available().columns:
+        assert column in table
+    assert "True" not in table and "False" not in table  # flags read yes / no
+
+
+def test_orthogonal_option_reaches_the_solver_the_registry_offers(tmp_path, planted):
+    X, rows, cols = planted
+    path = _write("csv", tmp_path, X, rows, cols)
+    result = run("fit", path, "-k", 3, "--orthogonal", "H", "-o", "m.nmf", "-q", cwd=tmp_path,
+                 check_rc=0)
+    assert "solver onmf" in result.stdout
+    H = nmfkit.load(tmp_path / "m.nmf").components_
+    assert ((H > 0).sum(axis=0) <= 1).all()  # one non-zero per column of H
+
+
+def test_fit_summary_names_what_each_time_covers():
+    from nmfkit.cli import _fit_summary
+
+    model = nmfkit.NMF(2, random_state=0).fit(np.random.default_rng(0).random((20, 6)))
+    iterations = float(model.loss_curve_["seconds"].iloc[-1])
+    line = _fit_summary(model, 1.5)
+    assert f"iterations (converged) in {iterations:.2f} s, whole fit 1.50 s" in line, line
 
 
 def test_debug_shows_the_traceback(bad_files):
@@ -285,6 +411,10 @@ def test_demo_writes_report_and_prints_its_path(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == str(report)
     out = result.stdout
     assert "Films most similar to Toy Story (1995)" in out
+    # Each time says what it covers: the tf-idf, the iterations (the report's figure) and
+    # the whole fit.
+    assert re.search(r"tf-idf [\d,]+ x [\d,]+ in [\d.]+ s; NMF k=20, solver \w+, \d+ "
+                     r"iterations \(\w[\w ]*\) in [\d.]+ s, whole fit [\d.]+ s", out), out
     # Toy Story's neighbours by topic mix include other animated films
     block = out.split("Films most similar to Toy Story (1995)")[1].split("\n\n")[0]
     animated = nmfkit.datasets.load_movies()

@@ -1,4 +1,6 @@
 """Reading data files into labelled matrices."""
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -7,8 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from nmfkit.io import (detect_format, read_documents, read_matrix, summarize_matrix,
-                       vectorizer_from_extras, vectorizer_to_extras, write_factor_csv)
+from nmfkit.io import (ModelExtras, align_columns, check_output_file, check_output_folder,
+                       detect_format, feature_names, read_documents, read_matrix,
+                       summarize_matrix, vectorizer_from_extras, vectorizer_to_extras,
+                       write_factor_csv)
 
 
 @settings(max_examples=25, deadline=None)
@@ -109,3 +113,129 @@ def test_errors_name_the_file_and_the_fix(tmp_path):
     (tmp_path / "stop.txt").write_text("the and of\nthe a an\n")
     with pytest.raises(ValueError, match="no words left"):
         read_matrix(tmp_path / "stop.txt")
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_csv_written_by_pandas_from_an_array_has_its_header_read(tmp_path, index):
+    # DataFrame(array).to_csv() names the columns 0, 1, 2 (after an empty cell when the
+    # index is written); those were read as a data row holding a NaN.
+    import pandas as pd
+
+    X = np.random.default_rng(0).random((4, 3))
+    pd.DataFrame(X).to_csv(tmp_path / "p.csv", index=index)
+    data = read_matrix(tmp_path / "p.csv")
+    assert data.X.shape == (4, 3) and not np.isnan(data.X).any()
+    assert np.allclose(data.X, X)
+
+
+@pytest.mark.parametrize("text, shape", [
+    (",3,4\n5,1,2\n", (2, 3)),     # ratings with a blank first cell: data, not a header
+    ("0,1,2\n3,4,5\n", (2, 3)),    # counts 0, 1, 2 above counts: data
+    ("0\n0.5\n", (2, 1)),          # one column: no header guessed from a single 0
+])
+def test_integer_first_rows_that_are_data_stay_data(tmp_path, text, shape):
+    (tmp_path / "d.csv").write_text(text)
+    assert read_matrix(tmp_path / "d.csv").X.shape == shape
+
+
+def test_model_extras_round_trip_and_old_topic_files():
+    vec = TfidfVectorizer().fit(["dog bites man", "man bites dog", "stock prices fall"])
+    extras = ModelExtras(W=np.ones((3, 2)), row_labels=np.array(["a", "b", "c"]),
+                         column_labels=vec.get_feature_names_out(), kind="text", source="d.txt",
+                         summary={"n_rows": 3}, vectorizer=vec)
+    arrays = extras.to_arrays()
+    assert all(isinstance(v, np.ndarray) and v.dtype != object for v in arrays.values())
+    again = ModelExtras.from_arrays(arrays)
+    assert (again.kind, again.source, again.summary) == ("text", "d.txt", {"n_rows": 3})
+    assert again.row_labels.tolist() == ["a", "b", "c"] and again.W.shape == (3, 2)
+    assert abs(again.vectorizer.transform(["dog"]) - vec.transform(["dog"])).max() < 1e-12
+    # Topic models written before `info` existed said their kind in `data_kind`.
+    old = {k: v for k, v in arrays.items() if k != "info"} | {"data_kind": np.asarray("text")}
+    assert ModelExtras.from_arrays(old).kind == "text"
+    assert ModelExtras.from_arrays({}) == ModelExtras()
+
+
+def test_model_extras_of_a_labelled_matrix(tmp_path):
+    (tmp_path / "t.csv").write_text("gene,a,b\ng1,1,0\ng2,0,2\n")
+    data = read_matrix(tmp_path / "t.csv")
+    saved = ModelExtras.from_arrays(ModelExtras.from_data(data, np.ones((2, 1))).to_arrays())
+    assert saved.kind == "table" and saved.source == str(tmp_path / "t.csv")
+    assert saved.column_labels.tolist() == ["a", "b"] and saved.summary["n_rows"] == 2
+    assert saved.vectorizer is None and saved.image_shape is None
+
+
+def test_feature_names_and_column_alignment(tmp_path):
+    assert feature_names(np.array(["0", "1", "2"])) is None
+    names = feature_names(np.array(["x", "y"]))
+    assert names.dtype == object and names.tolist() == ["x", "y"]
+    (tmp_path / "n.csv").write_text("id,b,a\nr1,2,1\n")
+    data = read_matrix(tmp_path / "n.csv")
+    aligned = align_columns(data, ["a", "b"])
+    assert aligned.column_labels.tolist() == ["a", "b"] and aligned.X.tolist() == [[1.0, 2.0]]
+    with pytest.raises(ValueError, match=r"lacks 1 column\(s\) that 'm.nmf' was fitted on: 'c'"):
+        align_columns(data, ["a", "b", "c"], model="'m.nmf'")
+    (tmp_path / "bare.csv").write_text("2,1\n")  # no names: kept as it is
+    bare = read_matrix(tmp_path / "bare.csv")
+    assert align_columns(bare, ["a", "b"]) is bare
+
+
+def test_output_checks_name_the_path_and_the_fix(tmp_path):
+    check_output_file(tmp_path / "m.nmf", what="the model")  # a new file in a folder: fine
+    with pytest.raises(FileNotFoundError, match=r"cannot write the model to '.*m.nmf': "
+                                                r"folder '.*nodir' does not exist; create it"):
+        check_output_file(tmp_path / "nodir" / "m.nmf", what="the model")
+    check_output_file(tmp_path / "new" / "r.html", what="the report", make_parents=True)
+    with pytest.raises(IsADirectoryError, match="it is a folder; add a file name"):
+        check_output_file(tmp_path, what="the model")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"'.*file' is a file, not a folder"):
+        check_output_folder(tmp_path / "file" / "out", what="W.csv and H.csv")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        check_output_file(tmp_path / "file" / "r.html", what="the report", make_parents=True)
+    check_output_folder(tmp_path / "a" / "b", what="the figures")
+    assert not (tmp_path / "a").exists()  # checking creates nothing
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root may write anywhere, whatever the permissions say")
+def test_output_check_of_a_read_only_folder(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match="no permission to write in folder"):
+            check_output_file(locked / "m.nmf", what="the model")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_documents_of_a_table(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame({"title": ["A", "B", "C"], "text": ["dog bites", None, "man bites"]}).to_csv(
+        tmp_path / "t.csv", index=False)
+    assert read_documents(tmp_path / "t.csv", text_column="text", label_column="title") == (
+        ["dog bites", "man bites"], ["A", "C"])
+    assert read_documents(tmp_path / "t.csv", text_column="text")[1] == ["0", "2"]
+    with pytest.raises(ValueError, match="is a table: name the column holding the text"):
+        read_documents(tmp_path / "t.csv")
+    with pytest.raises(ValueError, match="has no column 'body'; it has title, text"):
+        read_documents(tmp_path / "t.csv", text_column="body")
+    pd.DataFrame({"t": ["x", "x"], "text": ["a b", "c d"]}).to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(ValueError, match="column 't' repeats labels"):
+        read_documents(tmp_path / "r.csv", text_column="text", label_column="t")
+
+
+def test_transposed_swaps_labels_and_forgets_the_image_shape(tmp_path):
+    np.save(tmp_path / "img.npy", np.random.default_rng(0).random((5, 4, 3)))
+    data = read_matrix(tmp_path / "img.npy")
+    T = data.transposed()
+    assert T.X.shape == (12, 5) and T.kind == "matrix" and T.image_shape is None
+    assert T.row_labels.tolist() == data.column_labels.tolist()
+    S = read_matrix(_sparse_file(tmp_path)).transposed()
+    assert sp.issparse(S.X) and S.X.format == "csr" and S.X.shape == (10, 20)
+
+
+def _sparse_file(folder):
+    sp.save_npz(folder / "s.npz", sp.random(20, 10, density=0.2, format="csr", random_state=0))
+    return folder / "s.npz"

@@ -3,13 +3,16 @@
 Run ``nmfkit --help`` or ``nmfkit COMMAND --help``. Every command prints one clear line
 to stderr and exits with status 2 on a user error (missing file, unreadable format,
 negative data, bad option); ``--debug`` shows the Python traceback instead.
+
+This module only parses the command line, calls the library and prints: file formats
+are :mod:`nmfkit.io`'s, the demo is :func:`nmfkit.demo.run`.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
+import re
 import sys
 import textwrap
 import time
@@ -92,13 +95,48 @@ class _Console:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr, flush=True)
+    print(f"{PROG}: warning: {_cli_spelling(_one_line(message))}", file=sys.stderr, flush=True)
 
 
 def _one_line(exc):
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     text = " ".join(text.split())
     return text or type(exc).__name__
+
+
+# The library's messages name its Python parameters; the command's user typed options.
+_OPTIONS = {"n_components": "-k", "n_topics": "-k", "beta_loss": "--loss", "solver": "--solver",
+            "init": "--init", "missing": "--missing", "max_iter": "--max-iter", "tol": "--tol",
+            "n_init": "--n-init", "alpha_W": "--alpha-W", "alpha_H": "--alpha-H",
+            "l1_ratio": "--l1-ratio", "random_state": "--seed", "text_column": "--text-column",
+            "label_column": "--label-column", "max_features": "--max-features",
+            "orthogonal": "--orthogonal"}
+_NAMES = "|".join(sorted(_OPTIONS, key=len, reverse=True))
+# name='a', name='a', 'b'/'c' or 'd', name=0.5, name=9
+_ASSIGNED = re.compile(rf"\b({_NAMES})=('[^']*'(?:(?:, or |, |/| or )'[^']*')*"
+                       r"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|[A-Za-z_][\w.-]*)")
+# scikit-learn's InvalidParameterError: "The 'tol' parameter of NMF must be ..."
+_PARAMETER = re.compile(rf"\bThe '({_NAMES})' parameter of \w+ ")
+# a bare name with an underscore cannot be an English word: "increase max_iter"
+_BARE = re.compile(r"\b(" + "|".join(n for n in _OPTIONS if "_" in n) + r")\b")
+_CALLS = {"model.save()": f"'{PROG} fit DATA -k K -o MODEL'"}
+
+
+def _cli_spelling(text):
+    """A library message with its Python spellings as the command's options.
+
+    ``missing='mask'`` becomes ``--missing mask``, ``solver='mu' or 'cd'`` becomes
+    ``--solver mu or cd``, ``n_components=9`` becomes ``-k 9``, ``max_iter`` ``--max-iter``.
+    """
+    def assigned(match):
+        return f"{_OPTIONS[match[1]]} {match[2].replace(chr(39), '')}"
+
+    text = _ASSIGNED.sub(assigned, text)
+    text = _PARAMETER.sub(lambda m: f"{_OPTIONS[m[1]]} ", text)
+    text = _BARE.sub(lambda m: _OPTIONS[m[1]], text)
+    for call, command in _CALLS.items():
+        text = text.replace(call, command)
+    return text
 
 
 # --- shared pieces -------------------------------------------------------------------------
@@ -141,9 +179,10 @@ def _add_common(parser):
 
 
 def _add_input_options(parser):
+    from .io import FORMATS
+
     group = parser.add_argument_group("reading DATA")
-    group.add_argument("--format", choices=["csv", "tsv", "npy", "npz", "mtx", "h5ad", "txt",
-                                            "folder"],
+    group.add_argument("--format", choices=FORMATS,
                        help="file format (default: from the extension)")
     header = group.add_mutually_exclusive_group()
     header.add_argument("--header", dest="header", action="store_const", const=True,
@@ -163,21 +202,26 @@ def _add_input_options(parser):
 
 
 def _add_nmf_options(parser, *, k_help="number of components (the rank of WH)"):
+    from .solvers import names
+
     group = parser.add_argument_group("factorization")
     group.add_argument("-k", "--n-components", dest="k", type=_positive_int, required=True,
                        help=k_help)
     group.add_argument("--loss", type=_loss, default="frobenius",
                        help="frobenius (default), kl (Kullback-Leibler, for counts), "
                             "is (Itakura-Saito, for spectra) or a beta value")
-    group.add_argument("--solver", default="auto",
-                       choices=["auto", "hals", "cd", "mu", "als", "anls", "pgd"],
-                       help="algorithm (default: auto, the fastest for the loss)")
+    group.add_argument("--solver", default="auto", choices=names(),
+                       help=f"algorithm (default: auto, the fastest for the loss); "
+                            f"'{PROG} solvers' lists what each supports")
     group.add_argument("--init", default="auto",
                        choices=["auto", "random", "nndsvd", "nndsvda", "nndsvdar"],
                        help="initialization (default: auto)")
     group.add_argument("--missing", default="error", choices=["error", "mask"],
                        help="empty cells / NaN: 'error' (default) or 'mask' (fit the observed "
                             "entries only)")
+    group.add_argument("--orthogonal", choices=["W", "H"],
+                       help="orthogonal NMF: H clusters the columns, W the rows (one "
+                            "non-zero per column of H, or row of W)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     group.add_argument("--max-iter", type=_positive_int, default=200,
                        help="most iterations (default 200)")
@@ -193,31 +237,41 @@ def _add_nmf_options(parser, *, k_help="number of components (the rank of WH)"):
                        help="share of L1 in the regularization (0 = L2, 1 = L1 / sparse)")
 
 
-def _make_nmf(args, console):
-    from . import NMF
-
-    return NMF(
-        n_components=args.k, init=args.init, solver=args.solver, beta_loss=args.loss,
-        tol=args.tol, max_iter=args.max_iter, random_state=args.seed, alpha_W=args.alpha_W,
-        alpha_H="same" if args.alpha_H is None else args.alpha_H, l1_ratio=args.l1_ratio,
-        n_init=args.n_init, missing=args.missing, verbose=console.nmf_verbose(),
-    )
+def _nmf_params(args, console):
+    """The :class:`nmfkit.NMF` parameters the factorization options set."""
+    return dict(init=args.init, solver=args.solver, beta_loss=args.loss, tol=args.tol,
+                max_iter=args.max_iter, random_state=args.seed, alpha_W=args.alpha_W,
+                alpha_H="same" if args.alpha_H is None else args.alpha_H,
+                l1_ratio=args.l1_ratio, n_init=args.n_init, missing=args.missing,
+                orthogonal=args.orthogonal, verbose=console.nmf_verbose())
 
 
-def _read(args, console, path=None, progress_label="loading"):
+def _check_outputs(args, **what):
+    """Fail now, before reading or fitting anything, if an output cannot be written.
+
+    ``what`` maps each output option (``output``, ``out_dir``, ``report``, ``figures``)
+    to what it holds; folders and the report's parent folders are created when written.
+    """
+    from .io import check_output_file, check_output_folder
+
+    for option, holds in what.items():
+        path = getattr(args, option, None)
+        if not path:
+            continue
+        if option in ("out_dir", "figures"):
+            check_output_folder(path, what=holds)
+        else:
+            check_output_file(path, what=holds, make_parents=holds == "the report")
+
+
+def _read(args, console):
     from .io import read_matrix
 
-    path = path or args.data
-    with console.step(f"{progress_label} {path}"):
-        data = read_matrix(path, format=args.format, header=args.header,
+    with console.step(f"loading {args.data}"):
+        data = read_matrix(args.data, format=args.format, header=args.header,
                            index_col=args.index_col, delimiter=args.delimiter, key=args.key,
                            progress=console.bars)
-    if getattr(args, "transpose", False):
-        data.X = data.X.T.tocsr() if hasattr(data.X, "tocsr") else np.ascontiguousarray(data.X.T)
-        data.row_labels, data.column_labels = data.column_labels, data.row_labels
-        data.kind = "matrix" if data.kind in ("images",) else data.kind
-        data.image_shape = None
-    return data
+    return data.transposed() if getattr(args, "transpose", False) else data
 
 
 def _describe(X):
@@ -229,63 +283,40 @@ def _describe(X):
             + (f", {s['missing']:,} missing" if s["missing"] else ""))
 
 
-def _fit(model, X, console):
-    """Fit, reporting an interruption (Ctrl-C keeps the best factors so far)."""
-    start = time.perf_counter()
-    W = model.fit_transform(X)
-    seconds = time.perf_counter() - start
-    interrupted = getattr(model, "stop_reason_", None) == "interrupted"
-    return W, seconds, interrupted
-
-
 def _fit_summary(model, seconds):
+    """One line about a fit; ``seconds`` is the whole fit's wall-clock time.
+
+    The iterations' own time (the loss curve's, which the report shows) is named apart
+    from the whole fit's, which adds the checks, the initialization and any restarts.
+    """
     how = getattr(model, "stop_reason_", None) or (
         "converged" if getattr(model, "converged_", model.n_iter_ < model.max_iter)
         else "max_iter reached")
+    curve = getattr(model, "loss_curve_", None)
+    timing = f"{seconds:.2f} s"
+    if curve is not None and len(curve):
+        restarts = f" ({model.n_init} restarts)" if model.n_init > 1 else ""
+        timing = f"{float(curve['seconds'].iloc[-1]):.2f} s, whole fit{restarts} {seconds:.2f} s"
     return (f"k={model.n_components_}, solver {getattr(model, 'solver_', model.solver)}, "
-            f"{model.n_iter_} iterations ({how}), {seconds:.2f} s, "
+            f"{model.n_iter_} iterations ({how}) in {timing}, "
             f"reconstruction error {model.reconstruction_err_:.6g}")
 
 
-def _model_extras(data, W, *, info=None):
-    from .io import summarize_matrix, vectorizer_to_extras
-
-    meta = {"kind": data.kind, "source": data.source, "image_shape": data.image_shape,
-            "summary": summarize_matrix(data.X), **(info or {})}
-    extras = {
-        "W": np.asarray(W, dtype=np.float64),
-        "row_labels": np.asarray(data.row_labels, dtype=str),
-        "column_labels": np.asarray(data.column_labels, dtype=str),
-        "info": np.asarray(json.dumps(meta)),
-    }
-    if data.vectorizer is not None:
-        extras.update(vectorizer_to_extras(data.vectorizer))
-    return extras
-
-
 def _load_model(path, console):
+    """The model in ``path`` and what is stored beside it (:class:`nmfkit.io.ModelExtras`)."""
     from . import load
+    from .io import ModelExtras
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {str(path)!r} (write one with "
                                 f"'{PROG} fit DATA -k K -o {path}')")
     with console.step(f"loading {path}"):
         try:
-            model = load(path)
-        except (ValueError, KeyError, OSError, EOFError) as exc:
-            raise ValueError(f"{str(path)!r} is not an nmfkit model file ({_one_line(exc)})") \
-                from None
-    extras = getattr(model, "extras_", {}) or {}
-    info = json.loads(str(extras["info"])) if "info" in extras else {}
-    return model, extras, info
-
-
-def _component_names(model, extras, info, n_terms=3):
-    if info.get("kind") == "text" and "column_labels" in extras:
-        H = model.components_
-        terms = np.asarray(extras["column_labels"], dtype=str)
-        return [", ".join(terms[np.argsort(-row, kind="stable")[:n_terms]]) for row in H]
-    return None
+            model = load(path)  # its ValueErrors name the file and what is wrong
+        except (KeyError, OSError, EOFError) as exc:
+            raise ValueError(f"cannot read {str(path)!r} as an nmfkit model file: "
+                             f"{_one_line(exc)}") from None
+    return model, ModelExtras.of(model)
 
 
 def _print_topics(console, H, terms, n):
@@ -295,13 +326,13 @@ def _print_topics(console, H, terms, n):
         console.out(f"topic {t:>{width}}: {' '.join(top)}")
 
 
-def _write_outputs(args, console, model, data, W, extras):
-    from .io import write_factor_csv
+def _write_outputs(args, console, model, data, W):
+    from .io import ModelExtras, write_factor_csv
 
     written = []
     if args.output:
         with console.step(f"writing {args.output}"):
-            model.save(args.output, extras=extras)
+            model.save(args.output, extras=ModelExtras.from_data(data, W).to_arrays())
         written.append(args.output)
     if getattr(args, "out_dir", None):
         out = Path(args.out_dir)
@@ -327,143 +358,117 @@ def _write_outputs(args, console, model, data, W, extras):
                      "(or --out-dir DIR for W.csv and H.csv)")
 
 
+def _stopped(model):
+    return EXIT_INTERRUPTED if getattr(model, "stop_reason_", None) == "interrupted" else 0
+
+
 # --- commands -----------------------------------------------------------------------------
 
 
 def cmd_fit(args, console):
+    from . import NMF
+    from .io import feature_names
+
+    _check_outputs(args, output="the model", out_dir="W.csv and H.csv", report="the report")
     data = _read(args, console)
     console.detail(f"data: {_describe(data.X)}")
-    model = _make_nmf(args, console)
-    W, seconds, interrupted = _fit(model, data.X, console)
+    model = NMF(n_components=args.k, **_nmf_params(args, console))
+    start = time.perf_counter()
+    W = model.fit_transform(data.X)
+    seconds = time.perf_counter() - start
+    # A file's column names are what a DataFrame's would be: the model's feature names.
+    # Text keeps its vocabulary in the vectorizer, as a Pipeline with one would.
+    names = feature_names(data.column_labels) if data.kind != "text" else None
+    if names is not None:
+        model.feature_names_in_ = names
     console.out(f"fitted NMF of {data.source}: {_fit_summary(model, seconds)}")
     if data.kind == "text":
         _print_topics(console, model.components_, data.column_labels, 8)
-    _write_outputs(args, console, model, data, W, _model_extras(data, W))
-    return EXIT_INTERRUPTED if interrupted else 0
-
-
-def _align_columns(data, extras, info, model_path):
-    """Reorder the new data's columns as in training when both have names."""
-    if "column_labels" not in extras or data.kind != "table":
-        return data
-    trained = np.asarray(extras["column_labels"], dtype=str)
-    default = np.array([str(i) for i in range(len(data.column_labels))])
-    if np.array_equal(data.column_labels, default) or np.array_equal(data.column_labels, trained):
-        return data
-    position = {label: i for i, label in enumerate(data.column_labels)}
-    missing = [t for t in trained if t not in position]
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise ValueError(f"{data.source!r} lacks {len(missing)} column(s) that "
-                         f"{model_path!r} was fitted on: {shown}")
-    order = [position[t] for t in trained]
-    data.X = data.X[:, order]
-    data.column_labels = trained
-    return data
+    _write_outputs(args, console, model, data, W)
+    return _stopped(model)
 
 
 def cmd_transform(args, console):
-    from .io import read_documents, write_factor_csv
+    import pandas as pd
 
-    model, extras, info = _load_model(args.model, console)
-    if info.get("kind") == "text" and "vectorizer" in extras:
-        from .io import LabeledMatrix, vectorizer_from_extras
+    from .io import align_columns, write_factor_csv
 
-        docs, labels = read_documents(args.data, progress=console.bars)
-        vectorizer = vectorizer_from_extras(extras)
-        import scipy.sparse as sp
+    _check_outputs(args, output="W")
+    model, saved = _load_model(args.model, console)
+    if saved.kind == "text" and saved.vectorizer is not None:
+        from .apps.topics import TopicModel
+        from .io import read_documents
 
-        data = LabeledMatrix(sp.csr_matrix(vectorizer.transform(docs)), np.asarray(labels),
-                             np.asarray(extras["vocabulary"], dtype=str), kind="text",
-                             source=str(args.data))
+        topics = TopicModel.from_model(model, source=args.model)
+        with console.step(f"loading {args.data}"):
+            docs, labels = read_documents(args.data, progress=console.bars)
+        with console.step("transforming"):
+            W = topics.transform(docs, labels)
+        W.columns = [f"component {i} ({name})" for i, name in enumerate(topics.topic_names(3))]
     else:
-        data = _align_columns(_read(args, console), extras, info, args.model)
-    n_features = model.components_.shape[1]
-    if data.X.shape[1] != n_features:
-        raise ValueError(f"{data.source!r} has {data.X.shape[1]} columns but {args.model!r} "
-                         f"was fitted on {n_features}; give data with the same features")
-    with console.step("transforming"):
-        W = model.transform(data.X)
-    names = _component_names(model, extras, info)
-    columns = [f"component {i}" + (f" ({names[i]})" if names else "")
-               for i in range(W.shape[1])]
+        data = _read(args, console)
+        if saved.column_labels is not None:
+            data = align_columns(data, saved.column_labels, model=repr(args.model))
+        n_features = model.components_.shape[1]
+        if data.X.shape[1] != n_features:
+            raise ValueError(f"{data.source!r} has {data.X.shape[1]} columns but "
+                             f"{args.model!r} was fitted on {n_features}; give data with the "
+                             "same features")
+        with console.step("transforming"), warnings.catch_warnings():
+            # The columns were matched to the training ones by name just above; a sparse
+            # or headerless X has no names for scikit-learn to check again.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            W = pd.DataFrame(model.transform(data.X), index=data.row_labels,
+                             columns=[f"component {i}" for i in range(model.n_components_)])
     if args.output:
-        write_factor_csv(args.output, W, data.row_labels, columns, index_name="sample")
+        write_factor_csv(args.output, W.to_numpy(), W.index, W.columns, index_name="sample")
         console.note(f"wrote {args.output} ({W.shape[0]:,} samples x {W.shape[1]} components)")
     else:
-        import pandas as pd
-
-        pd.DataFrame(W, index=pd.Index(data.row_labels, name="sample"),
-                     columns=columns).to_csv(sys.stdout, float_format="%.6g")
+        W.rename_axis("sample").to_csv(sys.stdout, float_format="%.6g")
     return 0
 
 
 def cmd_topics(args, console):
     from .apps.topics import TopicModel
-    from .io import LabeledMatrix, read_documents
+    from .io import LabeledMatrix, make_vectorizer, read_documents
 
+    _check_outputs(args, output="the model", out_dir="W.csv and H.csv", report="the report")
     corpus = Path(args.corpus)
     if not corpus.exists():
         raise FileNotFoundError(f"no such file or folder: {str(corpus)!r}")
-    if corpus.suffix.lower() in (".csv", ".tsv"):
-        import pandas as pd
-
-        if not args.text_column:
-            raise UsageError(f"{str(corpus)!r} is a table: name its text column with "
-                             "--text-column (and optionally --label-column)")
-        with console.step(f"loading {corpus}"):
-            table = pd.read_csv(corpus, sep="\t" if corpus.suffix.lower() == ".tsv" else ",")
-        for column in filter(None, (args.text_column, args.label_column)):
-            if column not in table.columns:
-                raise ValueError(f"{str(corpus)!r} has no column {column!r}; it has "
-                                 f"{', '.join(map(str, table.columns[:10]))}")
-        table = table[table[args.text_column].notna()]
-        docs = table[args.text_column].astype(str).tolist()
-        labels = (table[args.label_column].astype(str).tolist() if args.label_column
-                  else [str(i) for i in table.index])
-    elif corpus.is_dir() or corpus.suffix.lower() == ".txt" or args.format in ("txt", "folder"):
-        with console.step(f"loading {corpus}"):
-            docs, labels = read_documents(corpus, progress=console.bars)
-    else:
+    if not (corpus.is_dir() or corpus.suffix.lower() in (".txt", ".csv", ".tsv", ".tab")
+            or args.format in ("txt", "folder")):
         raise UsageError(f"{str(corpus)!r}: topics reads a .txt file (one document per line), "
                          "a folder of .txt files, or a .csv/.tsv with --text-column")
-    if len(set(labels)) != len(labels):
-        raise ValueError("document labels repeat; choose a --label-column with unique values")
-    from .io import make_vectorizer
-
+    with console.step(f"loading {corpus}"):
+        docs, labels = read_documents(corpus, text_column=args.text_column,
+                                      label_column=args.label_column, progress=console.bars)
     vectorizer = make_vectorizer(len(docs))
     if args.max_features:
         vectorizer.set_params(max_features=args.max_features)
-    topics = TopicModel(args.k, vectorizer=vectorizer, init=args.init, solver=args.solver,
-                        beta_loss=args.loss, tol=args.tol, max_iter=args.max_iter,
-                        random_state=args.seed, n_init=args.n_init,
-                        alpha_W=args.alpha_W, l1_ratio=args.l1_ratio,
-                        alpha_H="same" if args.alpha_H is None else args.alpha_H,
-                        verbose=console.nmf_verbose())
-    start = time.perf_counter()
+    topics = TopicModel(args.k, vectorizer=vectorizer, **_nmf_params(args, console))
     with console.step("vectorizing and fitting") if not console.bars else contextlib.nullcontext():
         topics.fit(docs, labels)
-    seconds = time.perf_counter() - start
     model = topics.model_
-    console.note(f"{len(docs):,} documents, {topics.n_terms_:,} terms; "
-                 f"{_fit_summary(model, seconds)}")
+    console.note(f"{len(docs):,} documents, {topics.n_terms_:,} terms "
+                 f"(tf-idf in {topics.timings_['vectorize']:.2f} s); "
+                 f"{_fit_summary(model, topics.timings_['nmf'])}")
     _print_topics(console, model.components_, topics.terms_, args.n_terms)
     data = LabeledMatrix(topics.vectorizer_.transform(docs), np.asarray(labels, dtype=str),
                          topics.terms_, kind="text", source=str(corpus),
                          vectorizer=topics.vectorizer_)
-    W = topics.document_topics_.to_numpy()
-    _write_outputs(args, console, model, data, W, _model_extras(data, W))
-    return EXIT_INTERRUPTED if getattr(model, "stop_reason_", None) == "interrupted" else 0
+    _write_outputs(args, console, model, data, topics.document_topics_.to_numpy())
+    return _stopped(model)
 
 
 def cmd_similar(args, console):
     from .apps.similarity import SimilarityIndex
 
-    model, extras, info = _load_model(args.model, console)
-    if "W" not in extras or "row_labels" not in extras:
+    model, saved = _load_model(args.model, console)
+    if saved.W is None or saved.row_labels is None:
         raise ValueError(f"{args.model!r} does not hold the training samples' memberships; "
                          f"write it with '{PROG} fit ... -o' or '{PROG} topics ... -o'")
-    index = SimilarityIndex(extras["W"], labels=np.asarray(extras["row_labels"], dtype=str))
+    index = SimilarityIndex(saved.W, labels=saved.row_labels)
     label = args.label
     if label not in index.labels_ and args.label.lstrip("-").isdigit() and args.by_position:
         label = int(args.label)
@@ -477,125 +482,81 @@ def cmd_similar(args, console):
 def cmd_report(args, console):
     from .report import build_report
 
-    model, extras, info = _load_model(args.model, console)
-    X = None
-    if args.data:
-        data = _read(args, console)
-        X = data.X
-    kind = info.get("kind") or ("images" if info.get("image_shape") else "matrix")
-    row_labels = extras.get("row_labels")
-    column_labels = extras.get("column_labels")
-    summary = dict(info.get("summary") or {})
-    if info.get("source"):
-        summary["source"] = info["source"]
+    _check_outputs(args, output="the report", figures="the figures")
+    model, saved = _load_model(args.model, console)
+    X = _read(args, console).X if args.data else None
+    summary = dict(saved.summary or {})
+    if saved.source:
+        summary["source"] = saved.source
     with console.step("building the report"):
         report = build_report(
-            model, X, W=extras.get("W"), row_labels=row_labels, column_labels=column_labels,
-            kind=kind, image_shape=info.get("image_shape"), summary=summary or None,
+            model, X, W=saved.W, row_labels=saved.row_labels, column_labels=saved.column_labels,
+            kind=saved.kind or ("images" if saved.image_shape else "matrix"),
+            image_shape=saved.image_shape, summary=summary or None,
             similar_to=args.similar_to or None,
-            title=args.title or f"NMF report: {Path(info.get('source') or args.model).name}")
+            title=args.title or f"NMF report: {Path(saved.source or args.model).name}")
         path = report.save(args.output, figures_dir=args.figures)
     console.note(f"wrote {path}")
     console.out(str(Path(path).resolve()))
     return 0
 
 
-DEMO_QUERIES = ("Toy Story (1995)", "Alien (1979)")
+def cmd_demo(args, console):
+    from .demo import run
 
-
-def run_demo(out_dir, console):
-    """Topics and similar films from critics' texts, parts of faces and digits; a report."""
-    from . import NMF
-    from .apps.topics import TopicModel
-    from .datasets import load_digits, load_faces, load_movies
-    from .metrics import sparseness
-    from .report import HTMLSection, Report, analysis_sections
-
-    start = time.perf_counter()
-    out_dir = Path(out_dir)
-    rule = "-" * 72
     console.out("nmfkit demo: non-negative matrix factorization on real data shipped in "
                 "Python packages")
-
-    # 1. Film critics' texts -> topics, and films similar by their topic mix.
-    with console.step("loading films (bokeh-sampledata movies.db)"):
-        movies = load_movies()
-    documents = movies["genres"].str.replace(",", "", regex=False) + ". " + movies["consensus"]
-    topics = TopicModel(20, random_state=0, max_iter=300, verbose=console.nmf_verbose())
-    t0 = time.perf_counter()
-    topics.fit(documents, movies.index)
-    console.out(f"\n{rule}\n1. Topics of {len(movies):,} films: genres + Rotten Tomatoes "
-                f"critics' consensus\n   tf-idf {topics.n_documents_:,} x {topics.n_terms_:,}, "
-                f"{_fit_summary(topics.model_, time.perf_counter() - t0)}\n{rule}")
+    result = run(args.out_dir, progress=console.step, verbose=console.nmf_verbose())
+    rule = "-" * 72
+    topics = result.topics
+    console.out(f"\n{rule}\n1. Topics of {len(result.films):,} films: genres + Rotten Tomatoes "
+                f"critics' consensus\n   tf-idf {topics.n_documents_:,} x {topics.n_terms_:,} "
+                f"in {topics.timings_['vectorize']:.2f} s; NMF "
+                f"{_fit_summary(topics.model_, topics.timings_['nmf'])}\n{rule}")
     _print_topics(console, topics.model_.components_, topics.terms_, 7)
-    for query in DEMO_QUERIES:
+    for query, films in result.similar.items():
         console.out(f"\nFilms most similar to {query} (cosine of topic weights):")
-        for rank, (title, score) in enumerate(topics.most_similar(query, n=5).items(), 1):
+        for rank, (title, score) in enumerate(films.items(), 1):
             console.out(f"  {rank}. {score:.3f}  {title}")
-
-    # 2. Faces -> parts; 3. digits -> strokes.
-    faces = load_faces()
-    digits = load_digits()
-    image_sets = [("Faces", faces.data, faces.labels, faces.image_shape, 16,
-                   "100 face photographs, 25 x 25 (LFW subset, scikit-image)"),
-                  ("Digits", digits.data, digits.labels, digits.image_shape, 16,
-                   "1,797 handwritten digits, 8 x 8 (scikit-learn)")]
-    image_results = []
-    for number, (name, X, labels, shape, k, about) in enumerate(image_sets, start=2):
-        model = NMF(k, init="nndsvda", max_iter=400, random_state=0,
-                    verbose=console.nmf_verbose())
-        t0 = time.perf_counter()
-        W = model.fit_transform(X)
-        image_results.append((name, model, X, W, labels, shape))
-        console.out(f"\n{rule}\n{number}. Parts of {about}\n   "
-                    f"{_fit_summary(model, time.perf_counter() - t0)}\n{rule}")
-        parts = model.components_
-        # Part j contributes Σ W[:, j] H[j, :] to the reconstruction: (ΣW_j)(ΣH_j), which
-        # does not depend on how the scale is split between W and H.
-        contribution = W.sum(axis=0) * parts.sum(axis=1)
-        share = contribution / contribution.sum()
-        relative = model.reconstruction_err_ / float(np.linalg.norm(X))
-        console.out(f"   rank {model.n_components_}, relative error {relative:.4f}; parts: "
-                    f"{100 * float(np.mean(parts <= 1e-12 * parts.max())):.0f}% of pixels "
-                    f"zero, Hoyer sparseness {float(np.mean(sparseness(parts, axis=1))):.2f} "
+    for number, parts in enumerate(result.parts, start=2):
+        console.out(f"\n{rule}\n{number}. Parts of {parts.description}\n   NMF "
+                    f"{_fit_summary(parts.model, parts.seconds)}\n{rule}")
+        console.out(f"   rank {parts.model.n_components_}, relative error "
+                    f"{parts.relative_error:.4f}; parts: {100 * parts.zero_fraction:.0f}% of "
+                    f"pixels zero, Hoyer sparseness {parts.sparseness:.2f} "
                     "(0 = flat, 1 = one pixel)")
         console.out("   share of each part in the reconstructed images: "
-                    + " ".join(f"{100 * v:.0f}%" for v in share))
-
-    # The report: one page, every analysis a group of sections.
-    intro = HTMLSection("About", (
-        "<p>Three factorizations X ≈ WH on real data that ships inside Python packages. "
-        "<b>Films</b>: each document is a film's genres and its critics' consensus; rows of "
-        "H are topics, rows of W each film's mix of topics, and films with a similar mix "
-        "are listed. <b>Faces</b> and <b>digits</b>: rows of H are parts, drawn as images; "
-        "each picture is a non-negative sum of parts.</p>"), id="about")
-    report = Report("nmfkit demo", [intro], subtitle="Topics of film critics' texts, similar "
-                    "films, and the parts of faces and digits")
-    with console.step("writing the report"):
-        report.add(*analysis_sections(
-            topics.model_, W=topics.document_topics_.to_numpy(), row_labels=movies.index,
-            column_labels=topics.terms_, kind="text", similar_to=list(DEMO_QUERIES),
-            summary={"source": "bokeh-sampledata 2025.0: movies.db", "kind": "text",
-                     **_summary(topics.vectorizer_.transform(documents))},
-            name="Films"))
-        for name, model, X, W, labels, shape in image_results:
-            report.add(*analysis_sections(model, X, W=W, row_labels=labels, kind="images",
-                                          image_shape=shape, name=name))
-        path = report.save(out_dir / "report.html", figures_dir=out_dir / "figures")
-    console.out(f"\n{rule}\nDone in {time.perf_counter() - start:.1f} s. Figures in "
-                f"{out_dir / 'figures'}; open the report in a browser:\n"
-                f"{Path(path).resolve()}")
+                    + " ".join(f"{100 * v:.0f}%" for v in parts.shares))
+    console.out(f"\n{rule}\nDone in {result.timings['total']:.1f} s. Figures in "
+                f"{result.figures_dir}; open the report in a browser:\n"
+                f"{result.report_path.resolve()}")
     return 0
 
 
-def _summary(X):
-    from .io import summarize_matrix
+def _cell(value):
+    """A registry value as a table cell: yes/no for flags, names joined for lists."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "-"
+    return "-" if value is None or value == "" else str(value)
 
-    return summarize_matrix(X)
 
+def cmd_solvers(args, console):
+    import shutil
 
-def cmd_demo(args, console):
-    return run_demo(Path(args.out_dir), console)
+    from .solvers import available
+
+    table = available().map(_cell)
+    # The descriptions are sentences: listed under the table, so that its columns fit.
+    descriptions = table.pop("description") if "description" in table.columns else None
+    console.out(table.to_string(line_width=shutil.get_terminal_size((100, 24)).columns))
+    if descriptions is not None:
+        width = max(map(len, [table.index.name or "", *descriptions.index]))
+        console.out(f"\n{table.index.name or '':<{width}}  description")
+        for name, text in descriptions.items():
+            console.out(f"{name:<{width}}  {text}")
+    return 0
 
 
 # --- parser -------------------------------------------------------------------------------
@@ -623,6 +584,9 @@ example:
     "demo": """\
 example:
   nmfkit demo            # writes nmfkit-demo/report.html and prints its path""",
+    "solvers": """\
+example:
+  nmfkit solvers         # then: nmfkit fit data.csv -k 10 --solver mu""",
 }
 
 
@@ -718,6 +682,10 @@ def build_parser():
     demo.add_argument("--out-dir", default="nmfkit-demo", metavar="DIR",
                       help="where to write report.html and figures (default nmfkit-demo)")
     _add_common(demo)
+
+    solvers = add("solvers", "list the algorithms --solver accepts and what each supports",
+                  cmd_solvers)
+    _add_common(solvers)
     return parser
 
 
@@ -750,7 +718,7 @@ def main(argv=None):
         except _USER_ERRORS as exc:
             if args.debug:
                 raise
-            print(f"{name}: error: {_one_line(exc)}", file=sys.stderr)
+            print(f"{name}: error: {_cli_spelling(_one_line(exc))}", file=sys.stderr)
             return EXIT_USAGE
 
 

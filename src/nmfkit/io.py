@@ -43,6 +43,11 @@ __all__ = [
     "vectorizer_from_extras",
     "summarize_matrix",
     "write_factor_csv",
+    "ModelExtras",
+    "feature_names",
+    "align_columns",
+    "check_output_file",
+    "check_output_folder",
 ]
 
 #: Formats :func:`read_matrix` understands, by the name ``format=`` takes.
@@ -97,6 +102,17 @@ class LabeledMatrix:
     @property
     def shape(self):
         return self.X.shape
+
+    def transposed(self):
+        """The transpose: columns become samples (row and column labels swap).
+
+        Transposed images or text are a plain matrix: its rows are pixels or terms, which
+        no image shape or vectorizer describes.
+        """
+        X = self.X.T.tocsr() if sp.issparse(self.X) else np.ascontiguousarray(self.X.T)
+        kind = "table" if self.kind == "table" else "matrix"
+        return LabeledMatrix(X, self.column_labels, self.row_labels, kind=kind,
+                             source=self.source)
 
 
 def detect_format(path):
@@ -245,18 +261,36 @@ def _is_number(text):
     return True
 
 
+def _is_header(cells, next_cells):
+    """Whether the first row of a table names its columns (``header='auto'``)."""
+    if not all(_is_number(c) for c in cells[1:]) or (len(cells) == 1
+                                                     and not _is_number(cells[0])):
+        return True
+    # pandas writes a DataFrame made from an array (``DataFrame(X).to_csv()``) with its
+    # column names 0, 1, 2, ...: after an empty cell naming the index, or alone with
+    # ``index=False``.  A data row rarely looks like that; the next row decides: it
+    # fills the first cell (an index) or, without an index, holds fractions.
+    blank_first = cells[0].strip() == ""
+    names = cells[1:] if blank_first else cells
+    if len(names) < (1 if blank_first else 2) or [c.strip() for c in names] != [
+            str(i) for i in range(len(names))]:
+        return False
+    if blank_first:
+        return bool(next_cells) and next_cells[0].strip() != ""
+    return any(c.strip() != "" and not c.strip().isdigit() for c in next_cells)
+
+
 def _read_table(path, *, header, index_col, delimiter):
     with open(path, newline="", encoding="utf-8-sig") as f:
         first = f.readline().rstrip("\r\n")
+        second = f.readline().rstrip("\r\n")
     if not first.strip():
         raise ValueError(f"{path!r} is empty (or its first line is blank); expected a table")
     cells = first.split(delimiter)
     if len(cells) == 1 and delimiter == "," and "\t" in first:
         raise ValueError(f"{path!r} looks tab-separated; rename it .tsv or pass --delimiter '\\t'")
     if header == "auto":
-        header = not all(_is_number(c) for c in cells[1:]) or (
-            len(cells) == 1 and not _is_number(cells[0])
-        )
+        header = _is_header(cells, second.split(delimiter) if second.strip() else [])
     try:
         df = pd.read_csv(path, sep=delimiter, header=0 if header else None,
                          skipinitialspace=True, encoding="utf-8-sig")
@@ -393,12 +427,19 @@ def _read_h5ad(path):
 # --- text ------------------------------------------------------------------------------
 
 
-def read_documents(path, *, progress=False):
-    """Read documents: one per line of a ``.txt`` file, or one per ``.txt`` file in a folder.
+def read_documents(path, *, text_column=None, label_column=None, progress=False):
+    """Read documents: one per line of a ``.txt`` file, one per ``.txt`` file in a folder,
+    or one per row of a ``.csv``/``.tsv`` table.
 
     Parameters
     ----------
     path : str or Path
+    text_column : str, optional
+        The column holding the text, for a table (required there); rows without text
+        are skipped.
+    label_column : str, optional
+        The column naming the documents, for a table; its values must be unique.
+        Default: the row numbers ``"0"``, ``"1"``, ...
     progress : bool, default=False
         Show a progress bar while reading the files of a folder.
 
@@ -407,7 +448,8 @@ def read_documents(path, *, progress=False):
     documents : list of str
     labels : list of str
         ``"line 1"``, ``"line 2"``, ... for a file (blank lines are skipped but keep
-        their numbers); the file names without ``.txt`` for a folder.
+        their numbers); the file names without ``.txt`` for a folder; the label column
+        (or the row numbers) for a table.
 
     Examples
     --------
@@ -419,6 +461,8 @@ def read_documents(path, *, progress=False):
     """
     _check_exists(path)
     path = Path(path)
+    if path.suffix.lower() in (".csv", ".tsv", ".tab"):
+        return _read_text_table(path, text_column, label_column)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".txt" and p.is_file())
         if not files:
@@ -438,6 +482,34 @@ def read_documents(path, *, progress=False):
     if not docs:
         raise ValueError(f"{str(path)!r} has no text; expected one document per line")
     return docs, labels
+
+
+def _read_text_table(path, text_column, label_column):
+    if not text_column:
+        raise ValueError(f"{str(path)!r} is a table: name the column holding the text with "
+                         "text_column (and the one naming the documents with label_column)")
+    try:
+        table = pd.read_csv(path, sep="," if path.suffix.lower() == ".csv" else "\t",
+                            encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        msg = str(exc).strip().splitlines()[-1]
+        raise ValueError(f"cannot parse {str(path)!r} as a table: {msg}") from None
+    for column in filter(None, (text_column, label_column)):
+        if column not in table.columns:
+            raise ValueError(f"{str(path)!r} has no column {column!r}; it has "
+                             f"{', '.join(map(str, table.columns[:10]))}")
+    table = table[table[text_column].notna()]
+    docs = table[text_column].astype(str).tolist()
+    if not docs:
+        raise ValueError(f"{str(path)!r}: column {text_column!r} holds no text")
+    if not label_column:
+        return docs, [str(i) for i in table.index]
+    labels = table[label_column].astype(str)
+    if not labels.is_unique:
+        repeated = labels[labels.duplicated()].iloc[0]
+        raise ValueError(f"{str(path)!r}: column {label_column!r} repeats labels (first "
+                         f"repeated: {repeated!r}); choose a label_column with unique values")
+    return docs, labels.tolist()
 
 
 def _read_text_file(path):
@@ -645,3 +717,235 @@ def write_factor_csv(path, factor, row_labels, column_labels, *, index_name=""):
     frame.to_csv(tmp, float_format="%.6g")
     os.replace(tmp, path)
     return Path(path)
+
+
+def check_output_file(path, *, what="the output", make_parents=False):
+    """Raise ``OSError`` now unless a file can be written at ``path``.
+
+    Called before any data are read or fitted, so that a mistyped path fails at once
+    rather than after the work.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What would be written there, for the message (``"the model"``).
+    make_parents : bool, default=False
+        Whether the writer creates missing folders (then the nearest existing one must
+        be writable), or the folder must exist.
+
+    Raises
+    ------
+    IsADirectoryError, FileNotFoundError, NotADirectoryError, PermissionError
+        With a message naming the path and what to do.
+
+    Examples
+    --------
+    >>> check_output_file("/no/such/folder/model.nmf", what="the model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: cannot write the model to '/no/such/folder/model.nmf': folder ... first...
+    """
+    path = Path(path)
+    target = f"cannot write {what} to {str(path)!r}"
+    if path.is_dir():
+        raise IsADirectoryError(f"{target}: it is a folder; add a file name to the path")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"{target}: the file exists and is read-only; choose "
+                                  "another path or make it writable")
+        return
+    parent = path.parent
+    if not make_parents and not parent.exists():
+        raise FileNotFoundError(f"{target}: folder {str(parent)!r} does not exist; create "
+                                f"it first (mkdir -p {parent}) or choose another path")
+    _check_folder_writable(parent, target)
+
+
+def check_output_folder(path, *, what="the output"):
+    """Raise ``OSError`` now unless ``path`` is, or can be created as, a writable folder.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What would be written there, for the message.
+
+    Raises
+    ------
+    NotADirectoryError, PermissionError
+        With a message naming the path and what to do.
+    """
+    path = Path(path)
+    _check_folder_writable(path, f"cannot write {what} to {str(path)!r}")
+
+
+def _check_folder_writable(folder, target):
+    """The folder, or the nearest of its parents that exists, is a writable folder."""
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{target}: {str(existing)!r} is a file, not a folder; "
+                                 "choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"{target}: no permission to write in folder "
+                              f"{str(existing)!r}; choose a folder you can write to")
+
+
+# --- what a model file stores beside the factors -----------------------------------------
+
+
+def _positional(labels, n):
+    """Whether ``labels`` are only the positions ``"0", "1", ...`` (no names were read)."""
+    return labels is None or [str(v) for v in labels] == [str(i) for i in range(n)]
+
+
+def feature_names(column_labels):
+    """The column labels as scikit-learn's ``feature_names_in_``, or None.
+
+    Parameters
+    ----------
+    column_labels : sequence of str
+
+    Returns
+    -------
+    ndarray of object or None
+        None when the labels are only the positions ``"0", "1", ...``, which
+        :func:`read_matrix` gives to a file without names.
+
+    Examples
+    --------
+    >>> feature_names(["0", "1"]) is None
+    True
+    >>> feature_names(["gene a", "gene b"])
+    array(['gene a', 'gene b'], dtype=object)
+    """
+    if _positional(column_labels, len(column_labels)):
+        return None
+    return np.asarray([str(v) for v in column_labels], dtype=object)
+
+
+def align_columns(data, trained_labels, *, model="the model"):
+    """Reorder a table's columns as in training when both name their columns.
+
+    Parameters
+    ----------
+    data : LabeledMatrix
+        New data; only a ``'table'`` with a header is reordered.
+    trained_labels : sequence of str
+        The training columns, in order.
+    model : str
+        Names the model in the error message.
+
+    Returns
+    -------
+    LabeledMatrix
+        ``data`` itself when nothing is to be reordered, else a reordered copy.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` lacks some of the training columns; names them.
+    """
+    trained = np.asarray(trained_labels, dtype=str)
+    labels = np.asarray(data.column_labels, dtype=str)
+    if data.kind != "table" or _positional(labels, len(labels)) \
+            or np.array_equal(labels, trained):
+        return data
+    position = {label: i for i, label in enumerate(labels)}
+    missing = [str(t) for t in trained if t not in position]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise ValueError(f"{data.source!r} lacks {len(missing)} column(s) that {model} was "
+                         f"fitted on: {shown}")
+    order = [position[t] for t in trained]
+    return LabeledMatrix(data.X[:, order], data.row_labels, trained, kind=data.kind,
+                         source=data.source)
+
+
+@dataclass
+class ModelExtras:
+    """What a model file stores beside the factors, so results keep the user's names.
+
+    The file format of these extras (``extras=`` of :meth:`nmfkit.NMF.save`, read
+    back from ``model.extras_``): ``W`` (training memberships), ``row_labels``,
+    ``column_labels``, ``info`` (JSON: ``kind``, ``source``, ``image_shape``,
+    ``summary``) and, for text, the vectorizer (see :func:`vectorizer_to_extras`).
+    Every field is optional.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_samples, k) or None
+    row_labels, column_labels : ndarray of str or None
+    kind : {'table', 'matrix', 'text', 'images'} or None
+    source : str or None
+        The file the model was fitted on.
+    image_shape : tuple of int or None
+    summary : dict or None
+        :func:`summarize_matrix` of the training data.
+    vectorizer : fitted vectorizer or None
+        For text: turns new documents into the training columns.
+
+    Examples
+    --------
+    >>> extras = ModelExtras(row_labels=np.array(["a", "b"]), kind="table")
+    >>> again = ModelExtras.from_arrays(extras.to_arrays())
+    >>> again.kind, again.row_labels.tolist()
+    ('table', ['a', 'b'])
+    """
+
+    W: np.ndarray | None = None
+    row_labels: np.ndarray | None = None
+    column_labels: np.ndarray | None = None
+    kind: str | None = None
+    source: str | None = None
+    image_shape: tuple | None = None
+    summary: dict | None = None
+    vectorizer: object = None
+
+    @classmethod
+    def from_data(cls, data, W):
+        """The extras of a model fitted on ``data`` (a :class:`LabeledMatrix`)."""
+        return cls(W=np.asarray(W, dtype=np.float64), row_labels=data.row_labels,
+                   column_labels=data.column_labels, kind=data.kind, source=data.source,
+                   image_shape=data.image_shape, summary=summarize_matrix(data.X),
+                   vectorizer=data.vectorizer)
+
+    def to_arrays(self):
+        """The extras as a dict of name to ndarray, for ``model.save(path, extras=...)``."""
+        arrays = {}
+        if self.W is not None:
+            arrays["W"] = np.asarray(self.W, dtype=np.float64)
+        for name in ("row_labels", "column_labels"):
+            labels = getattr(self, name)
+            if labels is not None:
+                arrays[name] = np.asarray([str(v) for v in labels], dtype=str)
+        info = {"kind": self.kind, "source": self.source,
+                "image_shape": list(self.image_shape) if self.image_shape else None,
+                "summary": self.summary}
+        arrays["info"] = np.asarray(json.dumps(info))
+        if self.vectorizer is not None:
+            arrays.update(vectorizer_to_extras(self.vectorizer))
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """Read the extras back from ``model.extras_`` (any of them may be absent)."""
+        arrays = arrays or {}
+        info = json.loads(str(arrays["info"])) if "info" in arrays else {}
+        # Topic models saved before ``info`` existed named their kind in ``data_kind``.
+        kind = info.get("kind") or (str(arrays["data_kind"]) if "data_kind" in arrays else None)
+        labels = {name: np.asarray(arrays[name], dtype=str) if name in arrays else None
+                  for name in ("row_labels", "column_labels")}
+        shape = info.get("image_shape")
+        return cls(W=np.asarray(arrays["W"]) if "W" in arrays else None, **labels, kind=kind,
+                   source=info.get("source"), image_shape=tuple(shape) if shape else None,
+                   summary=info.get("summary"),
+                   vectorizer=vectorizer_from_extras(arrays) if "vectorizer" in arrays
+                   else None)
+
+    @classmethod
+    def of(cls, model):
+        """The extras of a loaded model (:func:`nmfkit.load`); empty when it has none."""
+        return cls.from_arrays(getattr(model, "extras_", None))

@@ -5,13 +5,15 @@ a document holds — the text-mining example every NMF course starts with.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from ..io import make_vectorizer, vectorize_documents, vectorizer_from_extras, vectorizer_to_extras
+from ..io import ModelExtras, make_vectorizer, vectorize_documents
 from .similarity import SimilarityIndex
 
 __all__ = ["TopicModel"]
@@ -43,6 +45,10 @@ class TopicModel:
         ``W``: topic weights per document, indexed by the labels, columns ``0..k-1``.
     labels_ : pandas.Index
         The document labels.
+    timings_ : dict of str to float
+        Wall-clock seconds of the steps of :meth:`fit`: ``'vectorize'`` (building the
+        tf-idf matrix) and ``'nmf'`` (the factorization, initialization included; the
+        iterations alone are ``model_.loss_curve_``'s last ``seconds``).
 
     Examples
     --------
@@ -85,8 +91,12 @@ class TopicModel:
         documents, labels = self._check_documents(documents, labels)
         vectorizer = make_vectorizer(len(documents)) if self.vectorizer is None \
             else clone(self.vectorizer)
+        start = time.perf_counter()
         X, self.vectorizer_ = vectorize_documents(documents, vectorizer)
+        vectorized = time.perf_counter()
         self._fit_matrix(X, labels)
+        self.timings_ = {"vectorize": vectorized - start,
+                         "nmf": time.perf_counter() - vectorized}
         return self
 
     def fit_transform(self, documents, labels=None):
@@ -200,15 +210,13 @@ class TopicModel:
     def save(self, path, extras=None):
         """Save to one file (no pickle): the NMF, vocabulary, idf weights and labels.
 
-        ``extras`` (name -> array) are stored beside them.
+        The file is a model file as ``nmfkit topics -o`` writes it (see
+        :class:`nmfkit.io.ModelExtras`); ``extras`` (name -> array) are stored beside them.
         """
         self._check_fitted()
-        extras = {**(extras or {}), **vectorizer_to_extras(self.vectorizer_)}
-        extras["W"] = self.document_topics_.to_numpy()
-        extras["row_labels"] = np.asarray([str(v) for v in self.labels_])
-        extras["column_labels"] = self.terms_
-        extras["data_kind"] = np.asarray("text")
-        self.model_.save(path, extras=extras)
+        saved = ModelExtras(W=self.document_topics_.to_numpy(), row_labels=self.labels_,
+                            column_labels=self.terms_, kind="text", vectorizer=self.vectorizer_)
+        self.model_.save(path, extras={**(extras or {}), **saved.to_arrays()})
         return path
 
     @classmethod
@@ -216,17 +224,44 @@ class TopicModel:
         """Load a topic model written by :meth:`save` (or by ``nmfkit topics -o``)."""
         from .. import load
 
-        model = load(path)
-        extras = getattr(model, "extras_", {})
-        if "vectorizer" not in extras:
-            raise ValueError(f"{str(path)!r} holds an NMF model without a vocabulary; "
+        return cls.from_model(load(path), source=path)
+
+    @classmethod
+    def from_model(cls, model, *, source=None):
+        """The topic model held by a loaded NMF model (:func:`nmfkit.load`) fitted on text.
+
+        Parameters
+        ----------
+        model : nmfkit.NMF
+            Loaded from a file written by :meth:`save`, ``nmfkit topics -o`` or
+            ``nmfkit fit`` of text.
+        source : str or Path, optional
+            The file it was loaded from, named in the error message.
+
+        Returns
+        -------
+        TopicModel
+            Fitted: its topics, vocabulary and the training documents' topic weights.
+
+        Raises
+        ------
+        ValueError
+            When the model was not fitted on text (it holds no vocabulary).
+        """
+        saved = ModelExtras.of(model)
+        if saved.vectorizer is None:
+            where = "the model" if source is None else repr(str(source))
+            raise ValueError(f"{where} holds an NMF model without a vocabulary; "
                              "it was not saved from text")
         self = cls(int(model.n_components_))
         self.model_ = model
-        self.vectorizer_ = vectorizer_from_extras(extras)
-        self.terms_ = np.asarray(extras["vocabulary"], dtype=str)
-        self.labels_ = pd.Index(np.asarray(extras["row_labels"], dtype=str))
-        self.document_topics_ = pd.DataFrame(extras["W"], index=self.labels_,
-                                             columns=self._topic_index())
+        self.vectorizer_ = saved.vectorizer
+        self.terms_ = np.asarray(self.vectorizer_.get_feature_names_out(), dtype=str)
+        # The training memberships are optional in a model file: without them the topics
+        # and transform work, similarity among the training documents does not.
+        W = saved.W if saved.W is not None else np.zeros((0, self.n_topics))
+        self.labels_ = (pd.Index(saved.row_labels) if saved.row_labels is not None
+                        else pd.RangeIndex(len(W)))
+        self.document_topics_ = pd.DataFrame(W, index=self.labels_, columns=self._topic_index())
         self.n_documents_, self.n_terms_ = len(self.labels_), len(self.terms_)
         return self
