@@ -29,7 +29,7 @@ def test_negative_entries_in_sparse_input():
     X = sp.random(20, 15, density=0.3, random_state=0, format="csr")
     X.data[5] = -3.0
     row, col = X.tocoo().row[5], X.tocoo().col[5]
-    with pytest.raises(ValueError, match=f"1 negative entries .first at row {row}, column {col}"):
+    with pytest.raises(ValueError, match=f"1 negative entry .first at row {row}, column {col}"):
         nmfkit.NMF(2).fit(X)
 
 

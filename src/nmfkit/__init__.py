@@ -17,6 +17,8 @@ _LAZY = {
     "datasets": ("nmfkit.datasets", None),
     "report": ("nmfkit.report", None),
     "metrics": ("nmfkit.metrics", None),
+    "demo": ("nmfkit.demo", None),
+    "solvers": ("nmfkit.solvers", None),
 }
 
 

@@ -188,9 +188,11 @@ def check_values(X, *, what="X", allow_nan=False):
     if negative.any():
         r, c, at = _locate(negative, rows, cols)
         first = values[r, c] if at is None else values[at]
+        count = int(negative.sum())
         raise ValueError(
-            f"Negative values in data passed to NMF ({what}): {int(negative.sum())} negative "
-            f"entries (first at row {r}, column {c}, value {first:.6g}); NMF needs {what} >= 0 "
+            f"Negative values in data passed to NMF ({what}): {count} negative "
+            f"{'entry' if count == 1 else 'entries'} (first at row {r}, column {c}, value "
+            f"{first:.6g}); NMF needs {what} >= 0 "
             "— shift or clip the data, or use missing='mask' for unknown entries."
         )
 

@@ -160,7 +160,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     # ------------------------------------------------------------------ persistence
     def save(self, path, extras=None):
         """Write the fitted model to ``path``: a NumPy archive with JSON metadata, no
-        pickle inside, written atomically (see :mod:`nmfkit.estimators.persistence`).
+        pickle inside, written atomically (a temporary file renamed over the target);
+        :func:`nmfkit.load` reads it back.
 
         Parameters
         ----------

@@ -66,9 +66,13 @@ class NMF(FactorizationBase):
         Maximum number of outer iterations.
     random_state : int, RandomState instance or None, default=None
         Seed of the initialisation (same stream as scikit-learn's) and of ``shuffle``.
-    alpha_W, alpha_H, l1_ratio : float
-        Elastic-net penalties, exactly as scikit-learn defines them (``alpha_H='same'``
-        copies ``alpha_W``).  'als' applies them before clipping (approximately).
+    alpha_W : float, default=0.0
+        Elastic-net penalty on W, exactly as scikit-learn defines it (scaled by
+        n_features).  'als' applies penalties before clipping (approximately).
+    alpha_H : float or 'same', default='same'
+        Elastic-net penalty on H (scaled by n_samples); 'same' copies ``alpha_W``.
+    l1_ratio : float, default=0.0
+        The L1 share of both penalties (0: ridge, 1: lasso).
     verbose : int, default=0
         1: a progress bar with the current loss; 2: one log line per iteration.
     shuffle : bool, default=False
@@ -103,11 +107,20 @@ class NMF(FactorizationBase):
     components_ : ndarray of shape (n_components, n_features)
         H, the parts.
     n_components_ : int
+        The rank k of the fit.
     reconstruction_err_ : float
         √(2·D_β(X | WH)) over the observed entries, as scikit-learn defines it
         (‖X − WH‖_F for β = 2).
     n_iter_ : int
+        Iterations run (of the restart kept).
     converged_ : bool
+        Whether the stopping rule (``tol``) ended the fit.
+    solver_ : str
+        The registered solver that ran (what ``solver='auto'`` picked, or
+        ``'newton-cd'`` for ``'cd'`` on KL or masked data).
+    stop_reason_ : str
+        Why the fit ended: 'converged', 'exact fit', 'max_iter reached', 'callback' or
+        'interrupted'.
     loss_curve_ : pandas.DataFrame
         Columns ``iteration``, ``seconds``, ``loss`` (the penalised objective: the
         β-divergence itself, plus penalties).
@@ -115,7 +128,9 @@ class NMF(FactorizationBase):
         With ``orthogonal`` set: ‖ĤĤᵀ − I‖_F (or ‖ŴᵀŴ − I‖_F) of the factor normalised to
         unit rows (columns); 0 up to rounding.
     n_features_in_ : int
-    feature_names_in_ : ndarray of str, when X was a DataFrame with string columns.
+        Number of columns of X.
+    feature_names_in_ : ndarray of str
+        The column names of X, when X was a DataFrame with string columns.
 
     Examples
     --------
@@ -193,6 +208,7 @@ class NMF(FactorizationBase):
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
+            The weights of each sample on the components (``components_`` is H).
         """
         self._check_params()
         with fit_context():

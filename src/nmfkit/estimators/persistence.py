@@ -97,6 +97,19 @@ def save(model, path, extras=None):
 def load(path):
     """Read a model written by ``model.save(path)``.
 
+    Nothing in the file is executed: it is read with ``allow_pickle=False``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by ``save`` of an nmfkit estimator.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, of the class that was saved, with its parameters and fitted
+        attributes, and the saved extras as ``extras_`` (a dict of arrays).
+
     Raises
     ------
     FileNotFoundError
@@ -104,6 +117,17 @@ def load(path):
     ValueError
         The file is not an nmfkit model, is truncated or corrupted, or was written by
         a newer nmfkit (format version above this one's).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import nmfkit
+    >>> model = nmfkit.NMF(2, random_state=0).fit(np.arange(1.0, 13.0).reshape(4, 3))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.nmf")
+    >>> model.save(path)
+    >>> bool(np.allclose(nmfkit.load(path).components_, model.components_))
+    True
     """
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -111,7 +111,7 @@ def _kl_sums_in_blocks(x, y, o):
     h = 0.0
     for a in range(0, y.shape[0], SUM_BLOCK):
         # slices, so the loop's index is known non-negative: an index numba might have
-        # to wrap around keeps LLVM from loading consecutive entries (5x slower)
+        # to wrap around keeps LLVM from loading consecutive entries (much slower)
         b = min(a + SUM_BLOCK, y.shape[0])
         sb, hb = _kl_sums(x[a:b], y[a:b], o[a:b], None, zero)
         s += sb

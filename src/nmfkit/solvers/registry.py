@@ -21,8 +21,9 @@ from importlib import import_module
 from typing import Any, Callable
 
 ANY = "any"
-#: Array backends a solver may declare (the array library of X and the factors).
+"""``losses=ANY``: a solver that fits every β."""
 BACKENDS = ("numpy", "torch", "cupy")
+"""The array backends a solver may declare (the array library of X and the factors)."""
 _LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
 
 
@@ -276,7 +277,7 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
         if tuple(float(b) for b in losses) == (2.0,):
             return f"{who} fits the Frobenius loss only" + (" with missing='mask'" if masked else "")
         return (f"{who} fits {_loss_text(losses)} only" + (" with missing='mask'" if masked else "")
-                + f", not beta_loss={float(beta):g}")
+                + f", not beta_loss={_LOSS_NAMES.get(float(beta), float(beta))!r}")
     if penalized and not solver.penalties:
         return (f"{who} takes no alpha_W/alpha_H penalty" + (
             " (the orthogonality constraint already makes the factor sparse: one non-zero "
