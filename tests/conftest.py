@@ -81,3 +81,18 @@ def fit(X, **params):
         model = NMF(**params)
         W = model.fit_transform(X)
     return model, W
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _blas_threads_per_worker():
+    """Under pytest-xdist, each worker's BLAS gets its share of the cores: N workers each
+    running BLAS on every core oversubscribe the machine many times over."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers <= 1:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with threadpool_limits(limits=max(1, (cores or 1) // workers), user_api="blas"):
+        yield

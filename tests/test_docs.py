@@ -102,22 +102,14 @@ ALL_BLOCKS = [block for blocks in BLOCKS.values() for block in blocks]
 _RUNS = {}  # path -> {"namespace", "cwd", "outcomes": {index: None | traceback text}}
 
 
-def _blas_threads():
-    """BLAS threads per test process: the cores shared among the xdist workers (with more
-    threads than cores, BLAS threads spin while they wait and the examples run 4x slower)."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, workers))
-
-
 def _execute(block, namespace):
     from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
 
     # Pad with blank lines so that a traceback's line numbers are the Markdown file's.
     source = "\n" * block.line + block.code
     code = compile(source, str(block.path.relative_to(ROOT)), "exec")
-    with warnings.catch_warnings(), threadpool_limits(limits=_blas_threads(), user_api="blas"):
+    # (BLAS threads per xdist worker: tests/conftest.py.)
+    with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         exec(code, namespace)
 

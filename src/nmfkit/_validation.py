@@ -1,8 +1,9 @@
 """Every check of user input, and every message a user reads about it.
 
 Each estimator declares its parameters once, with their valid values, in a table
-(:data:`NMF_PARAMETERS`), as scikit-learn does; :func:`check_params` reads it and raises
-:class:`InvalidParameterError` (a ``ValueError``) that lists the valid values.  Data
+(``nmfkit.estimators.nmf.NMF_PARAMETERS``), as scikit-learn does; :func:`check_params`
+reads it and raises :class:`InvalidParameterError` (a ``ValueError``) that lists the
+valid values.  Data
 checks run before any work and say what is wrong, where, and what to do.  Which solver
 can fit which problem is the solver registry's to say (:func:`nmfkit.solvers.resolve`).
 """
@@ -115,36 +116,8 @@ def check_params(estimator, table):
                 f"Got {value!r} instead.")
 
 
-def _solver_names():
-    from .solvers import names
-
-    return names()
-
-
 INIT_NAMES = ("auto", "random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 BETA_NAMES = ("frobenius", "kullback-leibler", "itakura-saito")
-
-NMF_PARAMETERS: dict = {
-    "n_components": [Interval(Integral, 1, None, closed="left"), None, Options(("auto",))],
-    "init": [Options(INIT_NAMES), None],
-    "solver": [Options(_solver_names)],
-    "beta_loss": [Options(BETA_NAMES), Interval(Real, None, None, closed="neither")],
-    "tol": [Interval(Real, 0, None, closed="left")],
-    "max_iter": [Interval(Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-    "alpha_W": [Interval(Real, 0, None, closed="left")],
-    "alpha_H": [Interval(Real, 0, None, closed="left"), Options(("same",))],
-    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
-    "verbose": ["verbose"],
-    "shuffle": ["boolean"],
-    "n_init": [Interval(Integral, 1, None, closed="left")],
-    "callback": ["callable", None],
-    "orthogonal": [Options(("W", "H")), None],
-    "missing": [Options(("error", "mask"))],
-    "solver_options": ["dict", None],
-    "device": "no_validation",  # checked by check_device (CPU only for now)
-}
-
 
 BETA_BY_NAME = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
 

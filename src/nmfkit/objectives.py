@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _backends, _data, _sums
+from ._validation import beta_value
 
 
 @dataclass(frozen=True)
@@ -330,8 +331,7 @@ def beta_divergence(X, W, H, beta, *, missing=False) -> float:
     >>> round(beta_divergence(X, W, H, "kullback-leibler"), 4)
     0.863
     """
-    names = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
-    beta = names[beta] if isinstance(beta, str) else float(beta)
+    beta = beta_value(beta)
     if beta == 2 and not missing:
         return 0.5 * _data.residual_squared_norm(X, W, H)
     data = BetaData(X, beta, missing=missing)

@@ -7,6 +7,8 @@ live in :mod:`nmfkit.solvers`, the checks in :mod:`nmfkit._validation`.
 """
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -14,9 +16,34 @@ from .. import _backends, _data, _sums, _threads, _validation
 from ..init import initialize, resolve_init
 from ..monitor import Monitor
 from ..objectives import Penalty
-from ..solvers import Settings, SolverParams, run
+from .._validation import BETA_NAMES, INIT_NAMES, Interval, Options
+from ..solvers import Settings, SolverParams, names, run
 from ..solvers.anls import nnls
 from ._base import FactorizationBase, fit_context
+
+
+#: NMF's parameters and their valid values, read by :func:`nmfkit._validation.check_params`
+#: (the solver names come from the registry when a fit checks them).
+NMF_PARAMETERS: dict = {
+    "n_components": [Interval(Integral, 1, None, closed="left"), None, Options(("auto",))],
+    "init": [Options(INIT_NAMES), None],
+    "solver": [Options(names)],
+    "beta_loss": [Options(BETA_NAMES), Interval(Real, None, None, closed="neither")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "alpha_W": [Interval(Real, 0, None, closed="left")],
+    "alpha_H": [Interval(Real, 0, None, closed="left"), Options(("same",))],
+    "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    "verbose": ["verbose"],
+    "shuffle": ["boolean"],
+    "n_init": [Interval(Integral, 1, None, closed="left")],
+    "callback": ["callable", None],
+    "orthogonal": [Options(("W", "H")), None],
+    "missing": [Options(("error", "mask"))],
+    "solver_options": ["dict", None],
+    "device": "no_validation",  # checked by check_device (CPU only for now)
+}
 
 
 class NMF(FactorizationBase):
@@ -145,7 +172,7 @@ class NMF(FactorizationBase):
     True
     """
 
-    _parameters: dict = _validation.NMF_PARAMETERS
+    _parameters: dict = NMF_PARAMETERS
     _saved_scalars = FactorizationBase._saved_scalars + ("orthogonality_",)
 
     def __init__(

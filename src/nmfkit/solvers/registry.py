@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, Callable
 
+from .._validation import BETA_BY_NAME
+
 ANY = "any"
 """``losses=ANY``: a solver that fits every β."""
 BACKENDS = ("numpy", "torch", "cupy")
 """The array backends a solver may declare (the array library of X and the factors)."""
-_LOSS_NAMES = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}
+_LOSS_NAMES = {beta: name for name, beta in BETA_BY_NAME.items()}
 
 
 @dataclass(frozen=True)
