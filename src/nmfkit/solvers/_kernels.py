@@ -75,8 +75,8 @@ def _row_model(y, U, i, O, eps, floor):
 
 #: Entries the dense kernel's KL sums add up in its scratch dtype before they join the
 #: float64 total.  float32 sums in blocks of 256 (16 or 8 per SIMD lane) vectorise at
-#: full width, where float64 ones converted every term and halved it (a third off a
-#: sweep; benchmarks/RESULTS.md).  The price is a block sum's rounding, ~1e-7 relative,
+#: full width, where float64 ones converted every term and halved it.  The price is a
+#: block sum's rounding, ~1e-7 relative,
 #: the size of the float32 terms' own (tests/test_beta.py).
 SUM_BLOCK = 256
 
@@ -156,8 +156,8 @@ def _log(v):
     (tests/test_beta.py allows 4), written so that a loop over it vectorises.
 
     libm's log is a scalar call, and the KL objective needs Σ x log WH, one log per entry
-    of X, every iteration: libm's scalar log cost most of a sweep, and this one, in
-    float64, a fraction of it (benchmarks/RESULTS.md).
+    of X, every iteration: a scalar call per entry would cost more than the rest of the
+    sweep, where this one vectorises with the loop.
 
     v = 2^e·m with m in [√½, √2) from the bits, and log m = 2 atanh(s) with
     s = (m − 1)/(m + 1), |s| ≤ 0.172, summed to s²¹ (the next term is below 1e-17).

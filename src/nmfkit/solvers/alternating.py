@@ -43,8 +43,8 @@ ETA = 1.5
 MAX_INNER_DEFAULT = 20
 
 # A deterministic cost model for ρ, the cost of the products behind an update over that
-# of one pass (timing would make results depend on machine load), calibrated on a
-# 2-core benchmark machine (figures in benchmarks/RESULTS.md): dense products run at
+# of one pass (timing would make results depend on machine load), with rates typical
+# of a 2-core machine: dense products run at
 # BLAS-3 speed, twice as fast in float32; sparse products at a fraction of it; a HALS
 # pass on a k x r factor is k matrix-vector products that each read the factor from
 # cache, plus the array calls' overhead per row.
@@ -363,8 +363,8 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     repeats head for the best W for the plain H, whose objective is no higher than the
     last; in practice the first is enough.  If they all fell short, the last would be
     kept and the objective would rise.  W is not extrapolated: that would take two more
-    copies (the previous iterate and the candidate), and on large sparse problems the
-    regular driver rarely accepts a W candidate (benchmarks/RESULTS.md).
+    copies (the previous iterate and the candidate), for a step that on large sparse
+    problems is rarely accepted.
     """
     pen = params.penalty
     k = H.shape[0]

@@ -23,9 +23,9 @@ far above.
 Between iterations, extrapolation with restarts (Ang & Gillis 2019), as the alternating
 driver does for HALS: each iteration starts from [U_k + s(U_k − U_{k−1})]₊ (both
 factors), and keeps its result only if the objective is no higher than the last;
-otherwise it is run again from the plain iterate.  It is this solver's default: it
-reached a given objective in fewer iterations and less time on every problem measured
-(benchmarks/RESULTS.md).
+otherwise it is run again from the plain iterate.  It is this solver's default: the
+accepted steps cut the iterations a given objective takes by more than the refused
+ones cost.
 
 The rule (:func:`._kernels.newton_step`) is written once; where X and WH live is the
 layout's business, one of two compiled kernels:
@@ -63,8 +63,8 @@ from .result import SolverResult
 #: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
 #: by scratch precision (``Settings.newton_dense_min_fill`` overrides both); sparser X by
 #: the stored-entry kernel.  A dense pass visits the zeros too but reads memory in
-#: order; a stored-entry pass gathers.  These are the measured crossovers of the two
-#: kernels on Poisson counts (benchmarks/RESULTS.md).
+#: order; a stored-entry pass gathers, so the dense kernel wins once enough of X is
+#: non-zero, and sooner in float32, whose dense passes read half the bytes.
 DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
 
 # Dense X of at least Settings.newton_float32_scratch_min entries is swept in float32

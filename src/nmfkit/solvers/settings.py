@@ -3,9 +3,8 @@
 Nothing about how a fit runs is read from module state: the estimator builds a
 :class:`Settings` from its ``solver_options`` parameter and hands it to the solver in
 :class:`nmfkit.solvers.SolverParams`, so two fits in one process never influence each
-other.  The defaults are the values the solvers were tuned with; the measurements behind
-them are recorded in ``benchmarks/RESULTS.md``, and ``benchmarks/tuning.py`` re-runs them
-through ``NMF(solver_options=...)``.
+other.  The defaults are the values the solvers were tuned with; a setting changes
+only the fit it is given to.
 """
 from __future__ import annotations
 
