@@ -71,6 +71,23 @@ def test_unregistered_solver_is_refused_listing_the_choices(toy):
         solvers.register(toy)
 
 
+def test_each_estimator_sees_only_the_solvers_of_its_problem():
+    record = solvers.register(Solver(name="toy-sym", solve=_toy_solve, problem="symmetric",
+                                     auto=0))
+    try:
+        assert "toy-sym" not in solvers.names() and "toy-sym" in solvers.names("symmetric")
+        assert solvers.resolve("auto", problem="symmetric") is record
+        assert solvers.resolve("auto").problem == "nmf"
+        with pytest.raises(ValueError, match="'toy-sym' is not a solver nmfkit knows for "
+                                             "X ≈ WH; valid: 'auto', 'onmf'"):
+            solvers.resolve("toy-sym")
+        assert solvers.available().loc["toy-sym", "problem"] == "A ≈ HHᵀ"
+    finally:
+        solvers.unregister("toy-sym")
+    with pytest.raises(ValueError, match="problem='graph'; valid: nmf, symmetric, tri"):
+        solvers.register(Solver(name="toy-graph", solve=_toy_solve, problem="graph"))
+
+
 def test_auto_rule_and_stand_ins_come_from_the_records():
     resolve = solvers.resolve
     assert resolve("auto").name == "hals"

@@ -67,6 +67,7 @@ class Monitor:
         self.converged = False
         self.stop_reason = "max_iter"
         self.last = None  # (W, H, loss) copies, when snapshot is set
+        self.last_S = None  # and S, for a tri-factorization W S H
         self._t0 = None
         self._bar = None
 
@@ -82,7 +83,9 @@ class Monitor:
         elif self.verbose >= 2:
             print(f"{self.description}: iteration 0, loss {loss:.6g}", file=sys.stderr)
 
-    def __call__(self, iteration, W, H, loss, *, fresh=False) -> bool:
+    def __call__(self, iteration, W, H, loss, *, fresh=False, S=None) -> bool:
+        """Record one iteration; True: stop.  ``S``: the middle factor of a
+        tri-factorization X ≈ W S H (kept in the snapshot; the callback sees W and H)."""
         if self._t0 is None:
             self.start(loss)
         loss = float(loss)
@@ -91,6 +94,7 @@ class Monitor:
         if self.snapshot:
             # ``fresh``: the solver will not write into these arrays again; keep them.
             self.last = (W, H, loss) if fresh else (_backends.copy(W), _backends.copy(H), loss)
+            self.last_S = None if S is None else _backends.copy(S)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.5g}", refresh=False)

@@ -35,6 +35,9 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     """
 
     _parameters: dict = {}
+    #: The registry's problem kind whose solvers this estimator runs
+    #: (:data:`nmfkit.solvers.registry.PROBLEMS`).
+    _solver_problem = "nmf"
     _saved_arrays = ("components_", "feature_names_in_")
     _saved_scalars = ("n_components_", "n_iter_", "reconstruction_err_", "converged_",
                       "solver_", "stop_reason_", "n_features_in_")
@@ -54,11 +57,11 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         when ``reset``."""
         return _validation.as_matrix(self, X, reset=reset, allow_nan=allow_nan)
 
-    def _resolve_solver(self, X, *, beta, masked, orthogonal, penalized):
+    def _resolve_solver(self, X, *, beta=2.0, masked=False, orthogonal=None, penalized=False):
         """The registry's solver for this problem (errors name what can fit it)."""
-        return resolve(self.solver, beta=beta, masked=masked, orthogonal=orthogonal,
-                       penalized=penalized, sparse=_backends.is_sparse(X),
-                       backend="numpy")
+        return resolve(self.solver, problem=self._solver_problem, beta=beta, masked=masked,
+                       orthogonal=orthogonal, penalized=penalized,
+                       sparse=_backends.is_sparse(X), backend="numpy")
 
     def _restart_seeds(self):
         """Seeds of the ``n_init`` starts: the user's, then fresh ones drawn from it."""
@@ -113,10 +116,13 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 result = None
                 if monitor.last is not None:
                     W_last, H_last, loss_last = monitor.last
+                    S_last = monitor.last_S
                     result = SolverResult(W=W_last, H=H_last, n_iter=monitor.history[-1][0],
-                                          loss=loss_last, converged=False, message="interrupted")
-                    result.divergence = beta_divergence(X, W_last, H_last, params.beta,
-                                                        missing=params.missing)
+                                          loss=loss_last, converged=False, message="interrupted",
+                                          S=S_last)
+                    result.divergence = beta_divergence(
+                        X, W_last if S_last is None else W_last @ S_last, H_last, params.beta,
+                        missing=params.missing)
             if result is not None and (best is None or result.loss < best[0].loss):
                 best = (result, monitor)
             if interrupted:

@@ -26,6 +26,12 @@ ANY = "any"
 """``losses=ANY``: a solver that fits every β."""
 BACKENDS = ("numpy", "torch", "cupy")
 """The array backends a solver may declare (the array library of X and the factors)."""
+PROBLEMS = {
+    "nmf": "X ≈ WH",
+    "symmetric": "A ≈ HHᵀ",
+    "tri": "X ≈ F S Gᵀ",
+}
+"""The factorizations a solver may fit (:attr:`Solver.problem`), and their models."""
 _LOSS_NAMES = {beta: name for name, beta in BETA_BY_NAME.items()}
 
 
@@ -40,6 +46,12 @@ class Solver:
     solve : callable or str
         ``solve(X, W, H, *, params, monitor) -> SolverResult``, or ``"module:function"``
         imported on first use (so that ``import nmfkit`` stays quick).
+    problem : str
+        The factorization it fits, a key of :data:`PROBLEMS`: ``'nmf'`` (X ≈ WH, the
+        :class:`nmfkit.NMF` estimator), ``'symmetric'`` (A ≈ HHᵀ, called with W = H and
+        H = Hᵀ; :class:`nmfkit.SymmetricNMF`) or ``'tri'`` (X ≈ F S Gᵀ, called with
+        W = F and H = Gᵀ, returning S in :attr:`SolverResult.S`; :class:`nmfkit.TriNMF`).
+        Each estimator sees only the solvers of its problem.
     description : str
         One line for the solver table.
     aliases : tuple of str
@@ -71,6 +83,7 @@ class Solver:
 
     name: str
     solve: Callable | str
+    problem: str = "nmf"
     description: str = ""
     aliases: tuple = ()
     answers_to: tuple = ()
@@ -125,6 +138,9 @@ def register(solver: Solver, *, replace=False) -> Solver:
                         f"{type(solver).__name__}.")
     if not solver.name or solver.name == "auto":
         raise ValueError(f"a solver cannot be named {solver.name!r}.")
+    if solver.problem not in PROBLEMS:
+        raise ValueError(f"solver {solver.name!r} declares problem={solver.problem!r}; "
+                         f"valid: {', '.join(PROBLEMS)}.")
     unknown = set(solver.backends) - set(BACKENDS)
     if unknown:
         raise ValueError(f"solver {solver.name!r} declares unknown backend(s) {sorted(unknown)}; "
@@ -146,25 +162,32 @@ def unregister(name) -> None:
     del _REGISTRY[name]
 
 
-def get(name) -> Solver:
-    """The record of a solver by name or alias."""
-    for solver in _REGISTRY.values():
+def _of(problem):
+    return [s for s in _REGISTRY.values() if problem is None or s.problem == problem]
+
+
+def get(name, problem=None) -> Solver:
+    """The record of a solver by name or alias (of ``problem``'s solvers, when given)."""
+    for solver in _of(problem):
         if name == solver.name or name in solver.aliases:
             return solver
-    raise ValueError(f"solver={name!r} is not a solver nmfkit knows; valid: {_choices()}.")
+    where = f" for {PROBLEMS[problem]}" if problem else ""
+    raise ValueError(f"solver={name!r} is not a solver nmfkit knows{where}; valid: "
+                     f"{_choices(problem)}.")
 
 
-def names() -> tuple:
-    """Every string ``solver=`` accepts: ``'auto'``, each solver's name, its aliases."""
+def names(problem="nmf") -> tuple:
+    """Every string ``solver=`` accepts for ``problem`` (a key of :data:`PROBLEMS`):
+    ``'auto'``, each solver's name, its aliases."""
     out = ["auto"]
-    for solver in _REGISTRY.values():
+    for solver in _of(problem):
         out += [solver.name, *solver.aliases]
     return tuple(out)
 
 
-def _choices() -> str:
+def _choices(problem=None) -> str:
     parts = ["'auto'"]
-    for s in _REGISTRY.values():
+    for s in _of(problem):
         parts.append(f"'{s.name}'" + "".join(f" (= '{a}')" for a in s.aliases))
     return ", ".join(parts)
 
@@ -183,7 +206,8 @@ def available():
     Returns
     -------
     pandas.DataFrame
-        One row per solver (index ``solver``), with its aliases, the losses it fits
+        One row per solver (index ``solver``), with the factorization it fits, its
+        aliases, the losses it fits
         (fully observed and with ``missing='mask'``), whether it fits orthogonal NMF,
         takes penalties and sparse input, its array backends, its defaults, when
         ``solver='auto'`` picks it, and what it is.
@@ -202,6 +226,7 @@ def available():
         extrapolate = s.extrapolate if not callable(s.extrapolate) else "depends on the loss"
         rows.append({
             "solver": s.name,
+            "problem": PROBLEMS[s.problem],
             "aliases": ", ".join(s.aliases),
             "losses": _loss_text(s.losses),
             "masked losses": _loss_text(s.masked_losses),
@@ -221,6 +246,9 @@ def _auto_text(solver) -> str:
     """When 'auto' picks this solver, in words (from the records ranked before it)."""
     if solver.orthogonal:
         return "orthogonal NMF"
+    if solver.problem != "nmf":
+        first = min((s.auto for s in _of(solver.problem) if s.auto is not None), default=None)
+        return "always" if solver.auto == first else "-"
     wins = []
     for masked in (False, True):
         for beta in (2.0, 1.0, 0.0, 0.5, 1.5):
@@ -291,34 +319,35 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
     return None
 
 
-def resolve(solver="auto", *, beta=2.0, masked=False, orthogonal=None, penalized=False,
-            sparse=False, backend="numpy") -> Solver:
+def resolve(solver="auto", *, problem="nmf", beta=2.0, masked=False, orthogonal=None,
+            penalized=False, sparse=False, backend="numpy") -> Solver:
     """The solver that runs for ``solver=`` on this problem.
 
-    A named solver (or alias) runs if it supports the problem; otherwise a solver that
-    answers to that name and does runs (Newton-CD for ``'hals'``/``'cd'`` on KL or
-    masked data).  ``'auto'`` takes the first supporting solver in ``auto`` rank.
+    Only solvers of ``problem`` (a key of :data:`PROBLEMS`) are considered.  A named
+    solver (or alias) runs if it supports the problem; otherwise a solver that answers
+    to that name and does runs (Newton-CD for ``'hals'``/``'cd'`` on KL or masked
+    data).  ``'auto'`` takes the first supporting solver in ``auto`` rank.
 
     Raises
     ------
     ValueError
         Naming what the chosen solver cannot do and which solvers can.
     """
+    kind = problem
     problem = (beta, masked, orthogonal, penalized, sparse, backend)
     if solver == "auto":
-        candidates = sorted((s for s in _REGISTRY.values() if s.auto is not None),
+        candidates = sorted((s for s in _of(kind) if s.auto is not None),
                             key=lambda s: s.auto)
     else:
-        named = get(solver)
-        candidates = [named] + [s for s in _REGISTRY.values()
-                                if named.name in s.answers_to]
+        named = get(solver, kind)
+        candidates = [named] + [s for s in _of(kind) if named.name in s.answers_to]
     reasons = []
     for candidate in candidates:
         reason = _why_not(candidate, *problem, who=None if solver == "auto" else solver)
         if reason is None:
             return candidate
         reasons.append((candidate, reason))
-    able = [s for s in _REGISTRY.values() if _why_not(s, *problem) is None]
+    able = [s for s in _of(kind) if _why_not(s, *problem) is None]
     if solver == "auto":
         # Explain with the candidate of the right kind (orthogonal or not).
         same_kind = [r for c, r in reasons if c.orthogonal == bool(orthogonal)] or \
@@ -356,6 +385,6 @@ def run(solver: Solver, X, W, H, *, params, monitor):
     else:
         result = solve(X, W, H, params=params, monitor=monitor)
     if result.divergence is None:
-        result.divergence = beta_divergence(X, result.W, result.H, params.beta,
-                                            missing=params.missing)
+        W = result.W if result.S is None else result.W @ result.S
+        result.divergence = beta_divergence(X, W, result.H, params.beta, missing=params.missing)
     return result

@@ -80,6 +80,9 @@ class SolverResult:
         (½‖X − WH‖² for β = 2).  A solver sets it when it has it exactly anyway; else
         None, and :func:`nmfkit.solvers.run` measures it before returning, so the
         estimator always gets it.
+    S : array or None
+        The middle factor of a tri-factorization X ≈ W S H (``problem='tri'`` solvers);
+        None for the others.
     """
 
     W: Any
@@ -89,9 +92,10 @@ class SolverResult:
     converged: bool
     message: str = ""
     divergence: float | None = None
+    S: Any = None
 
     @classmethod
-    def finish(cls, monitor, W, H, n_iter, loss, stopped, *, divergence=None):
+    def finish(cls, monitor, W, H, n_iter, loss, stopped, *, divergence=None, S=None):
         """Close the monitor and package the outcome of a solver's loop.
 
         ``stopped``: the monitor asked to stop (else the iteration budget ran out);
@@ -100,4 +104,4 @@ class SolverResult:
         monitor.close()
         message = monitor.stop_reason if stopped else "max_iter reached"
         return cls(W=W, H=H, n_iter=n_iter, loss=loss, converged=monitor.converged,
-                   message=message, divergence=divergence)
+                   message=message, divergence=divergence, S=S)
