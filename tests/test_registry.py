@@ -73,7 +73,7 @@ def test_unregistered_solver_is_refused_listing_the_choices(toy):
 
 def test_each_estimator_sees_only_the_solvers_of_its_problem():
     record = solvers.register(Solver(name="toy-sym", solve=_toy_solve, problem="symmetric",
-                                     auto=0))
+                                     auto=-1))
     try:
         assert "toy-sym" not in solvers.names() and "toy-sym" in solvers.names("symmetric")
         assert solvers.resolve("auto", problem="symmetric") is record
@@ -103,7 +103,10 @@ def test_auto_rule_and_stand_ins_come_from_the_records():
 
 def test_available_lists_every_solver_with_what_it_fits():
     table = solvers.available()
-    assert list(table.index) == ["onmf", "newton-cd", "hals", "mu", "als", "anls", "pgd"]
+    nmf = table[table["problem"] == "X ≈ WH"]
+    assert list(nmf.index) == ["onmf", "newton-cd", "hals", "mu", "als", "anls", "pgd"]
+    assert list(table.index[table["problem"] == "A ≈ HHᵀ"]) == ["sym-hals", "sym-anls"]
+    assert table.loc["sym-hals", "auto"] == "always" and table.loc["sym-anls", "auto"] == "-"
     assert table.loc["hals", "aliases"] == "cd"
     assert table.loc["mu", "losses"] == "any β" and table.loc["als", "masked losses"] == "-"
     assert bool(table.loc["hals", "mixed precision"]) and bool(table.loc["onmf", "orthogonal"])

@@ -14,6 +14,9 @@ from .estimators.persistence import load  # noqa: E402
 _LAZY = {
     "TopicModel": ("nmfkit.apps.topics", "TopicModel"),
     "SimilarityIndex": ("nmfkit.apps.similarity", "SimilarityIndex"),
+    "SymmetricNMF": ("nmfkit.estimators.symmetric", "SymmetricNMF"),
+    "TriNMF": ("nmfkit.estimators.tri", "TriNMF"),
+    "cluster": ("nmfkit.cluster", None),
     "datasets": ("nmfkit.datasets", None),
     "report": ("nmfkit.report", None),
     "metrics": ("nmfkit.metrics", None),

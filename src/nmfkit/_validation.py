@@ -290,7 +290,7 @@ def check_custom_factors(X, W, H, n_components, *, update_H=True):
 
 def check_device(estimator):
     """Parameters whose features belong to later work raise instead of being ignored."""
-    if str(estimator.device) != "cpu":
+    if str(getattr(estimator, "device", "cpu")) != "cpu":
         raise NotImplementedError(f"device={estimator.device!r}: only device='cpu' is "
                                   "implemented in this version of nmfkit.")
 
@@ -363,3 +363,84 @@ def _first_sparse_zero(C):
         if not nonzero.all():
             return i, int(np.argmin(nonzero))
     return 0, 0
+
+
+# --------------------------------------------------------------------------- graphs
+def is_graph(X) -> bool:
+    """Whether X is a networkx graph (checked without importing networkx)."""
+    return any(cls.__module__.split(".")[0] == "networkx" and cls.__name__ == "Graph"
+               for cls in type(X).__mro__)
+
+
+def graph_adjacency(G, *, weight="weight", what="G"):
+    """The weighted adjacency matrix of a networkx graph, CSR float64, and its nodes.
+
+    ``weight``: the edge attribute holding the weight (edges without it weigh 1), or
+    None for 0/1 adjacency.  A directed graph or a negative or non-finite weight raises
+    ValueError naming the edge, before any work.
+
+    Returns
+    -------
+    (scipy.sparse.csr_array, list)
+        A[i, j] is the weight of the edge between ``nodes[i]`` and ``nodes[j]``.
+    """
+    import networkx as nx
+
+    if G.is_directed():
+        raise ValueError(
+            f"{what} is a directed graph ({type(G).__name__}); these estimators factorize "
+            "the symmetric adjacency matrix of an undirected graph. Pass "
+            f"{what}.to_undirected() (an edge in either direction becomes one edge), or "
+            "build a symmetric matrix yourself, e.g. (A + A.T) / 2.")
+    if G.is_multigraph():
+        raise ValueError(
+            f"{what} is a multigraph; collapse parallel edges first (e.g. "
+            f"nx.Graph({what}), or sum their weights into one edge).")
+    nodes = list(G.nodes)
+    if not nodes:
+        raise ValueError(f"{what} has no nodes; a graph to cluster needs at least one edge.")
+    if weight is not None:
+        for u, v, w in G.edges(data=weight, default=1):
+            try:
+                w = float(w)
+            except (TypeError, ValueError):
+                raise ValueError(f"edge ({u!r}, {v!r}) of {what} has a non-numeric "
+                                 f"{weight!r} attribute: {w!r}.") from None
+            if not np.isfinite(w) or w < 0:
+                raise ValueError(
+                    f"edge ({u!r}, {v!r}) of {what} has {weight!r} = {w:g}; edge weights "
+                    "must be finite and >= 0 (NMF models similarities). Drop or clip "
+                    f"such edges, or pass weight=None to ignore the weights.")
+    A = nx.to_scipy_sparse_array(G, nodelist=nodes, weight=weight, dtype=np.float64,
+                                 format="csr")
+    if A.nnz == 0:
+        raise ValueError(f"{what} has no edges: there is nothing to cluster.")
+    return A, nodes
+
+
+def check_symmetric(A, *, what="A", rtol=1e-8):
+    """Raise ValueError unless the square matrix A equals Aᵀ up to ``rtol·max|A|``;
+    the message gives the largest asymmetry and where it is."""
+    m, n = A.shape
+    if m != n:
+        raise ValueError(
+            f"{what} must be a square symmetric matrix (an adjacency or similarity "
+            f"matrix); got shape {A.shape}. For a rectangular matrix use NMF or TriNMF.")
+    if sp.issparse(A):
+        D = abs(sp.csr_matrix(A) - sp.csr_matrix(A).T).tocoo()
+        if D.nnz == 0:
+            return
+        at = int(np.argmax(D.data))
+        gap, i, j = float(D.data[at]), int(D.row[at]), int(D.col[at])
+        scale = float(abs(A).max())
+    else:
+        D = np.abs(A - A.T)
+        i, j = (int(v) for v in np.unravel_index(int(np.argmax(D)), D.shape))
+        gap, scale = float(D[i, j]), float(np.max(np.abs(A)))
+    if gap > rtol * max(scale, np.finfo(np.float64).tiny):
+        i, j = min(i, j), max(i, j)
+        raise ValueError(
+            f"{what} is not symmetric: the largest asymmetry is |{what}[{i}, {j}] − "
+            f"{what}[{j}, {i}]| = {gap:.6g} ({what}[{i}, {j}] = {float(A[i, j]):.6g}, "
+            f"{what}[{j}, {i}] = {float(A[j, i]):.6g}). Symmetric NMF needs {what} = "
+            f"{what}ᵀ: pass ({what} + {what}.T) / 2 to symmetrise it.")

@@ -179,6 +179,22 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         persistence.save(self, path, extras=extras)
 
 
+def soft_memberships(W):
+    """Rows of a non-negative factor scaled to sum to 1 (a zero row stays zero)."""
+    W = np.asarray(W, dtype=np.float64)
+    sums = W.sum(axis=1, keepdims=True)
+    return W / np.where(sums > 0, sums, 1)
+
+
+def hard_labels(W):
+    """The column of the largest entry of each row; -1 for a row of zeros (nothing
+    assigns it)."""
+    W = np.asarray(W)
+    labels = np.argmax(W, axis=1)
+    labels[~(W > 0).any(axis=1)] = -1
+    return labels
+
+
 def fit_context():
     """Nested scikit-learn calls inside a fit skip their own parameter validation (the
     estimator has validated its parameters already)."""

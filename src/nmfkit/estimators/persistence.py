@@ -158,7 +158,7 @@ def load(path):
     cls = MODEL_CLASSES.get(metadata.get("class"))
     if cls is None:
         raise ValueError(f"{path!r} holds an unknown model class {metadata.get('class')!r}.")
-    valid = cls().get_params(deep=False)
+    valid = cls._get_param_names()  # from the signature: no default construction needed
     model = cls(**{k: v for k, v in metadata["params"].items() if k in valid and v is not None})
     for name, value in metadata["attributes"].items():
         setattr(model, name, value)

@@ -66,3 +66,15 @@ register(Solver(
     name="pgd", solve="nmfkit.solvers.pgd:solve", backends=_ALL_BACKENDS,
     description="projected gradient with an Armijo line search",
     reference="Lin 2007"))
+
+# Symmetric NMF, A ≈ HHᵀ (nmfkit.SymmetricNMF).
+register(Solver(
+    name="sym-hals", problem="symmetric", solve="nmfkit.solvers.symmetric:solve_hals", auto=0,
+    penalties=False, backends=_ALL_BACKENDS,
+    description="symmetric NMF: two factors pulled together, HALS sweeps on each",
+    reference="Zhu, Li, Liu & Li 2018"))
+register(Solver(
+    name="sym-anls", problem="symmetric", solve="nmfkit.solvers.symmetric:solve_anls",
+    penalties=False, backends=_ALL_BACKENDS,
+    description="symmetric NMF: two factors pulled together, exact NNLS on each",
+    reference="Kuang, Yun & Park 2015"))
