@@ -63,7 +63,9 @@ class NMF(FactorizationBase):
         Rank k.  'auto'/None: inferred from W/H with ``init='custom'``, else n_features.
     init : {'auto', 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'} or None, default='auto'
         Initialisation; 'auto'/None is scikit-learn's rule ('nndsvda' when
-        k ≤ min(n_samples, n_features), else 'random').
+        k ≤ min(n_samples, n_features), else 'random').  With ``orthogonal`` set,
+        'auto' seeds the clusters by k-means++ with local search on the clustered side
+        (:func:`nmfkit.init.kmeans_plusplus`).
     solver : str, default='auto'
         A name from :func:`nmfkit.solvers.names`: 'auto' (the fastest registered solver
         for the problem), 'hals' (= 'cd'): accelerated hierarchical ALS (exact
@@ -106,7 +108,8 @@ class NMF(FactorizationBase):
         Visit the components in random order in HALS sweeps.
     n_init : int, default=1
         Number of restarts; the factorization with the lowest objective is kept.
-        Restarts after the first use ``init='random'`` with fresh seeds.
+        Restarts after the first use ``init='random'`` with fresh seeds (an orthogonal
+        fit with ``init='auto'``: fresh k-means++ seedings).
     callback : callable or None
         ``callback(iteration, W, H, loss)`` after every iteration; returning True
         stops the fit, keeping the factors so far.
@@ -114,7 +117,8 @@ class NMF(FactorizationBase):
         Orthogonal NMF: 'H' constrains HHᵀ = I (ONMF-H, clusters the columns of X),
         'W' constrains WᵀW = I (clusters the rows).  Fitted by ONMF-EM (Pompili, Gillis,
         Absil & Glineur 2014), which keeps the constraint exactly: each column of H (row
-        of W) has one non-zero, so ``argmax`` gives hard cluster labels.  Needs
+        of W) has one non-zero, so ``argmax`` gives hard cluster labels; with
+        ``init='auto'`` it starts from a k-means++ seeding of the clusters.  Needs
         ``solver='auto'``, the Frobenius loss, no mask and no penalties.
     missing : {'error', 'mask'}, default='error'
         'error': NaN in X raises.  'mask': only observed entries are fitted — NaN entries
@@ -261,7 +265,7 @@ class NMF(FactorizationBase):
             W0, H0, k = _validation.check_custom_factors(X, W, H, self.n_components)
         else:
             k = _validation.check_n_components(self.n_components, X.shape, init)
-            init = resolve_init(init, k, X.shape)
+            init = resolve_init(init, k, X.shape, orthogonal=self.orthogonal)
         X_init = _masked_zero_filled(X) if masked else X
         normX2 = _sums.squared_norm(X_init)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
@@ -273,8 +277,11 @@ class NMF(FactorizationBase):
         def start(restart):
             if init == "custom" and restart == 0:
                 return W0, H0
-            scheme = init if restart == 0 else "random"
-            factors = initialize(X_init, k, scheme, random_state=seeds[restart])
+            # An orthogonal fit's restarts are fresh seedings: a random start is no
+            # clustering, and ONMF-EM from it merges clusters as k-means does.
+            scheme = init if restart == 0 or init == "k-means++" else "random"
+            factors = initialize(X_init, k, scheme, random_state=seeds[restart],
+                                 orthogonal=self.orthogonal)
             return _rescale_to_observed(X, *factors) if masked else factors
 
         result, monitor = self._fit_restarts(

@@ -16,7 +16,9 @@ Step 2 is one power iteration on each X_{J_c}X_{J_c}ᵀ, whose leading singular 
 the exact cluster factor (non-negative by Perron–Frobenius); a power step never
 decreases the Rayleigh quotient of a PSD matrix, and the objective is
 ½(‖X‖² − ‖W‖²_F), so the objective never increases.  An emptied cluster takes the
-column worst represented by its own cluster (as in k-means).  ONMF-W is ONMF-H of Xᵀ.
+column worst represented by its own cluster (as in k-means) among the clusters that
+keep another column, so no cluster ends empty while X has k non-zero columns.  ONMF-W
+is ONMF-H of Xᵀ.
 Cost per iteration: the two products UᵀX and XHᵀ.
 """
 from __future__ import annotations
@@ -46,17 +48,21 @@ def _solve_H(X, W, H, *, params, monitor):
         labels = xp.argmax(B, axis=0)
         best = B[labels, columns]
         sizes = xp.sum(xp.astype(labels[None, :] == xp.arange(k)[:, None], xp.int64), axis=1)
-        for c in range(k):
-            if int(sizes[c]) > 0:
-                continue
-            # Refill an empty cluster with the column worst represented (largest residual).
+        empty = [c for c in range(k) if int(sizes[c]) == 0]
+        if empty:
             residual = column_norms2 - xp.astype(best, xp.float64) ** 2
-            j = int(xp.argmax(residual))
-            if float(residual[j]) <= 0:
+        for c in empty:
+            # Refill an empty cluster with the worst represented column (largest
+            # residual, as k-means relocates an empty centre) of a cluster that keeps
+            # another column: taking a cluster's only column would empty it in turn.
+            donor = xp.where((sizes[labels] > 1) & (column_norms2 > 0), residual, -xp.inf)
+            j = int(xp.argmax(donor))
+            if float(donor[j]) == -float("inf"):  # fewer non-zero columns than clusters
                 break
             sizes[labels[j]] -= 1
             labels[j], best[j] = c, xp.sqrt(column_norms2[j])
             sizes[c] = 1
+            residual[j] = 0.0  # represented exactly by its own cluster now
         H = xp.zeros((k, n), dtype=W.dtype)
         H[labels, columns] = xp.astype(best, W.dtype)
         norms = xp.sqrt(xp.sum(H * H, axis=1))
