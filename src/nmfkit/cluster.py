@@ -170,13 +170,13 @@ def graph_communities(G, k=None, *, k_range=range(2, 16), weight="weight", n_ini
     >>> len(communities), len(set(communities.values())), bool(Q > 0.3)
     (34, 2, True)
     """
-    import networkx as nx
-
-    from .estimators.symmetric import SymmetricNMF
-
     if not is_graph(G):
         raise TypeError(f"graph_communities takes a networkx graph; got {type(G).__name__}. "
                         "For a matrix, use nmfkit.SymmetricNMF(k).fit_predict(A).")
+    import networkx as nx  # installed: G is one of its graphs
+
+    from .estimators.symmetric import SymmetricNMF
+
     n = G.number_of_nodes()
     if k is not None:
         ks = [k]
