@@ -78,3 +78,16 @@ register(Solver(
     penalties=False, backends=_ALL_BACKENDS,
     description="symmetric NMF: two factors pulled together, exact NNLS on each",
     reference="Kuang, Yun & Park 2015"))
+
+# Orthogonal tri-factorization, X ≈ F S Gᵀ (nmfkit.TriNMF); the graph form A ≈ H S Hᵀ
+# runs only when TriNMF fits a symmetric A (never by 'auto').
+register(Solver(
+    name="tri-mu", problem="tri", solve="nmfkit.solvers.tri:solve", auto=0,
+    penalties=False, backends=_ALL_BACKENDS,
+    description="orthogonal tri-factorization: multiplicative updates with square roots",
+    reference="Ding, Li, Peng & Park 2006"))
+register(Solver(
+    name="tri-mu-symmetric", problem="tri", solve="nmfkit.solvers.tri:solve_symmetric",
+    penalties=False, backends=_ALL_BACKENDS,
+    description="orthogonal tri-factorization of a symmetric A ≈ H S Hᵀ (graphs)",
+    reference="Ding, Li, Peng & Park 2006"))
