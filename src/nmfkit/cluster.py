@@ -131,8 +131,8 @@ class GraphCommunities:
         return [out[c] for c in sorted(out)]
 
 
-def graph_communities(G, k=None, *, k_range=range(2, 16), weight="weight", n_init=5,
-                      random_state=None, **params):
+def graph_communities(G, k=None, *, k_range=range(2, 16), weight="weight", normalize=True,
+                      n_init=5, random_state=None, **params):
     """Communities of an undirected networkx graph, by symmetric NMF of its adjacency.
 
     Parameters
@@ -146,6 +146,10 @@ def graph_communities(G, k=None, *, k_range=range(2, 16), weight="weight", n_ini
         The k tried when ``k`` is None (those above the number of nodes are skipped).
     weight : str or None, default='weight'
         Edge attribute holding the weights (edges without it weigh 1); None: 0/1 edges.
+    normalize : bool, default=True
+        Factorize the normalised adjacency D^(-1/2) A D^(-1/2) (see
+        :class:`nmfkit.SymmetricNMF`), which keeps communities of low-degree nodes
+        apart; False: A itself.
     n_init : int, default=5
         Starts per k (the first NNDSVD, the others random); the partition of highest
         modularity is kept.
@@ -193,6 +197,7 @@ def graph_communities(G, k=None, *, k_range=range(2, 16), weight="weight", n_ini
         best_k = None
         for start in range(n_init):
             model = SymmetricNMF(kk, init="auto" if start == 0 else "random", weight=weight,
+                                 normalize=normalize,
                                  random_state=rng.randint(np.iinfo(np.int32).max), **params)
             model.fit(G)
             q = _modularity(nx, G, model, weight)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _backends, _data, _sums, _threads, _validation
@@ -28,6 +29,7 @@ SYMMETRIC_PARAMETERS: dict = {
     "random_state": ["random_state"],
     "n_init": [Interval(Integral, 1, None, closed="left")],
     "weight": [str, None],
+    "normalize": ["boolean"],
     "verbose": ["verbose"],
     "callback": ["callable", None],
     "solver_options": ["dict", None],
@@ -75,6 +77,13 @@ class SymmetricNMF(FactorizationBase):
     weight : str or None, default='weight'
         For a networkx graph: the edge attribute holding the weight (edges without it
         weigh 1); None fits the 0/1 adjacency matrix.
+    normalize : bool, default=False
+        True: fit the normalised matrix D^(-1/2) A D^(-1/2) (D the diagonal of weighted
+        degrees, the matrix of normalised spectral clustering), as Kuang, Yun & Park
+        recommend for graph clustering: without it the high-degree nodes dominate
+        ‖A − HHᵀ‖², and communities of low-degree nodes are merged or split.  ``H_``
+        then factors the normalised matrix, and :meth:`transform` normalises the new
+        rows with their own degrees and the fitted nodes' ``degrees_``.
     verbose : int, default=0
         1: a progress bar; 2: one log line per iteration.
     callback : callable or None
@@ -95,6 +104,8 @@ class SymmetricNMF(FactorizationBase):
     labels_ : ndarray of int, shape (n_nodes,)
         The component of largest membership of each node; -1 for a node whose row of
         ``H_`` is zero (no edge to cluster it by).
+    degrees_ : ndarray of shape (n_nodes,)
+        The row sums of A (weighted degrees).
     nodes_ : ndarray of shape (n_nodes,)
         The graph's nodes in the order of the rows of ``H_`` (for a networkx graph), the
         column names of a DataFrame, or 0 … n − 1.
@@ -103,7 +114,7 @@ class SymmetricNMF(FactorizationBase):
         the other estimators.
     n_components_ : int
     reconstruction_err_ : float
-        ‖A − HHᵀ‖_F.
+        ‖A − HHᵀ‖_F (of the normalised A when ``normalize``).
     n_iter_, converged_, solver_, stop_reason_, loss_curve_, n_features_in_
         As for :class:`nmfkit.NMF` (the loss curve holds the penalised objective of the
         two factors the solver fits, which equals ½‖A − HHᵀ‖² when they agree).
@@ -124,10 +135,12 @@ class SymmetricNMF(FactorizationBase):
 
     _parameters: dict = SYMMETRIC_PARAMETERS
     _solver_problem = "symmetric"
-    _saved_arrays = FactorizationBase._saved_arrays + ("H_", "memberships_", "labels_", "nodes_")
+    _saved_arrays = FactorizationBase._saved_arrays + ("H_", "memberships_", "labels_", "nodes_",
+                                                       "degrees_")
 
     def __init__(self, n_components=2, *, init="auto", solver="auto", tol=1e-4, max_iter=500,
-                 random_state=None, n_init=1, weight="weight", verbose=0, callback=None,
+                 random_state=None, n_init=1, weight="weight", normalize=False, verbose=0,
+                 callback=None,
                  solver_options=None, device="cpu"):
         self.n_components = n_components
         self.init = init
@@ -137,6 +150,7 @@ class SymmetricNMF(FactorizationBase):
         self.random_state = random_state
         self.n_init = n_init
         self.weight = weight
+        self.normalize = normalize
         self.verbose = verbose
         self.callback = callback
         self.solver_options = solver_options
@@ -179,6 +193,10 @@ class SymmetricNMF(FactorizationBase):
             raise ValueError(f"n_components={k} is larger than the number of nodes ({n}); "
                              f"pass n_components <= {n}.")
         solver = self._resolve_solver(A)
+        self.degrees_ = _degrees(A)
+        if self.normalize:
+            scale = _inverse_sqrt(self.degrees_)
+            A = _scaled(A, scale, scale)
         normA2 = _sums.squared_norm(A)
         params = SolverParams(max_iter=self.max_iter, random_state=self.random_state,
                               squared_norm_X=normA2,
@@ -254,6 +272,8 @@ class SymmetricNMF(FactorizationBase):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        if self.normalize:
+            X = _scaled(X, _inverse_sqrt(_degrees(X)), _inverse_sqrt(self.degrees_))
         Ht = self.components_.astype(X.dtype, copy=False)
         with _threads.blas_threads_for(X, Ht.shape[0]):
             Wt = nnls(Ht @ Ht.T, _data.H_times_Xt(Ht, X))
@@ -263,6 +283,26 @@ class SymmetricNMF(FactorizationBase):
         tags = super().__sklearn_tags__()
         tags.input_tags.pairwise = True  # X is an n x n affinity between samples
         return tags
+
+
+def _degrees(A):
+    """Row sums of A (weighted degrees), float64."""
+    return np.asarray(A.sum(axis=1), dtype=np.float64).ravel()
+
+
+def _inverse_sqrt(degrees):
+    """D^(-1/2) as a vector; a node without edges gets 0 (its row stays zero)."""
+    out = np.zeros_like(degrees)
+    np.divide(1.0, np.sqrt(degrees), out=out, where=degrees > 0)
+    return out
+
+
+def _scaled(A, rows, columns):
+    """diag(rows) · A · diag(columns), in A's dtype, without densifying a sparse A."""
+    rows, columns = rows.astype(A.dtype), columns.astype(A.dtype)
+    if sp.issparse(A):
+        return sp.csr_matrix(sp.diags(rows) @ A @ sp.diags(columns))
+    return np.ascontiguousarray(rows[:, None] * A * columns[None, :])
 
 
 def _node_array(nodes):
