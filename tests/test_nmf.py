@@ -219,6 +219,14 @@ def test_n_init_keeps_the_best_restart(dense_problem):
     best = nmfkit.NMF(n_init=4, random_state=0, **kw).fit(dense_problem)
     first = nmfkit.NMF(random_state=0, **kw).fit(dense_problem)
     assert best.reconstruction_err_ <= first.reconstruction_err_ + 1e-12
+    runs = best.restarts_
+    assert list(runs.index) == [0, 1, 2, 3] and runs["best"].sum() == 1
+    assert runs["loss"].idxmin() == runs.index[runs["best"]][0]
+    kept = runs.loc[runs["best"], "loss"].iloc[0]
+    assert kept == pytest.approx(best.loss_curve_["loss"].iloc[-1])
+    assert (runs["n_iter"] == 30).all() and (runs["stop_reason"] == "max_iter reached").all()
+    assert runs.loc[0, "loss"] == pytest.approx(first.loss_curve_["loss"].iloc[-1])
+    assert len(first.restarts_) == 1 and bool(first.restarts_["best"].iloc[0])
 
 
 def test_custom_init_and_auto_components(dense_problem):

@@ -95,7 +95,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             raising, unless nothing was fitted yet.
         """
         starts = list(starts)
-        best = None
+        best, runs = None, []
         name = type(self).__name__
         for restart, start in enumerate(starts):
             description = f"{name}[{solver.name}]" + (
@@ -123,8 +123,15 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     result.divergence = beta_divergence(
                         X, W_last if S_last is None else W_last @ S_last, H_last, params.beta,
                         missing=params.missing)
-            if result is not None and (best is None or result.loss < best[0].loss):
-                best = (result, monitor)
+            if result is not None:
+                runs.append({"restart": restart, "loss": float(result.loss),
+                             "n_iter": int(result.n_iter),
+                             "seconds": monitor.history[-1][1] if monitor.history else 0.0,
+                             "converged": bool(result.converged),
+                             "stop_reason": result.message})
+                if best is None or result.loss < best[0].loss:
+                    best = (result, monitor)
+                    best_restart = restart
             if interrupted:
                 kept = best[0]
                 warnings.warn(f"{name} fit interrupted at iteration "
@@ -134,6 +141,9 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 if kept.message != "interrupted":
                     kept.message = "interrupted"
                 break
+        for run_ in runs:
+            run_["best"] = run_["restart"] == best_restart
+        self._restart_runs = runs
         return best
 
     def _set_fit_attributes(self, result, monitor, solver):
@@ -145,6 +155,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         # scikit-learn's definition for every β: √(2·D_β(X | WH)) over the observed entries.
         self.reconstruction_err_ = float(np.sqrt(2.0 * max(0.0, result.divergence)))
         self.loss_curve_ = pd.DataFrame(monitor.history, columns=["iteration", "seconds", "loss"])
+        runs = pd.DataFrame(getattr(self, "_restart_runs", []), columns=RESTART_COLUMNS)
+        self.restarts_ = runs.set_index("restart")
         if not result.converged and result.message == "max_iter reached" and self.tol > 0:
             warnings.warn(
                 f"Maximum number of iterations {self.max_iter} reached before the objective "
@@ -177,6 +189,10 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             :func:`nmfkit.load` as ``model.extras_``.
         """
         persistence.save(self, path, extras=extras)
+
+
+#: The columns of ``restarts_``, one row per start (``n_init``); ``best`` marks the one kept.
+RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
 
 
 def soft_memberships(W):

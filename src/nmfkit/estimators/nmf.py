@@ -155,6 +155,10 @@ class NMF(FactorizationBase):
     loss_curve_ : pandas.DataFrame
         Columns ``iteration``, ``seconds``, ``loss`` (the penalised objective: the
         β-divergence itself, plus penalties).
+    restarts_ : pandas.DataFrame
+        One row per start (``n_init``), indexed by ``restart``: the final ``loss``
+        (objective), ``n_iter``, ``seconds``, ``converged``, ``stop_reason``, and
+        ``best``, True for the start that was kept.  Not stored by :meth:`save`.
     orthogonality_ : float
         With ``orthogonal`` set: ‖ĤĤᵀ − I‖_F (or ‖ŴᵀŴ − I‖_F) of the factor normalised to
         unit rows (columns); 0 up to rounding.

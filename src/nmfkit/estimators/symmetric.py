@@ -115,7 +115,7 @@ class SymmetricNMF(FactorizationBase):
     n_components_ : int
     reconstruction_err_ : float
         ‖A − HHᵀ‖_F (of the normalised A when ``normalize``).
-    n_iter_, converged_, solver_, stop_reason_, loss_curve_, n_features_in_
+    n_iter_, converged_, solver_, stop_reason_, loss_curve_, restarts_, n_features_in_
         As for :class:`nmfkit.NMF` (the loss curve holds the penalised objective of the
         two factors the solver fits, which equals ½‖A − HHᵀ‖² when they agree).
 

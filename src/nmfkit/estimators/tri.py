@@ -140,7 +140,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         For a networkx graph: its nodes in the order of the rows of ``F_``.
     reconstruction_err_ : float
         ‖X − F S Gᵀ‖_F.
-    n_iter_, converged_, solver_, stop_reason_, loss_curve_, n_features_in_
+    n_iter_, converged_, solver_, stop_reason_, loss_curve_, restarts_, n_features_in_
         As for :class:`nmfkit.NMF`.  The loss curve holds ½‖X − F S Gᵀ‖²; the F and G
         rules descend on the Lagrangian of the orthogonality constraints, so it can
         rise slightly while they make the factors orthogonal.
