@@ -94,7 +94,13 @@ RSS_LIMIT = 16 * 2**30    # kill a worker whose resident memory passes this
 
 
 # ----------------------------------------------------------------------------- machine
-def machine_info(threads: int) -> dict:
+#: The packages whose versions a results file records.
+PACKAGES = ("nmfkit", "numpy", "scipy", "scikit-learn", "nimfa", "torch", "torchnmf",
+            "nmf-torch", "threadpoolctl", "bokeh-sampledata")
+
+
+def machine_info(threads: int, packages=PACKAGES) -> dict:
+    """The machine, the versions of ``packages`` and nmfkit's commit, for a results file."""
     import psutil
 
     cpu = platform.processor()
@@ -106,8 +112,7 @@ def machine_info(threads: int) -> dict:
     except OSError:
         pass
     versions = {}
-    for pkg in ("nmfkit", "numpy", "scipy", "scikit-learn", "nimfa", "torch", "torchnmf",
-                "nmf-torch", "threadpoolctl", "bokeh-sampledata"):
+    for pkg in packages:
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

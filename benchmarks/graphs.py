@@ -39,11 +39,8 @@ graphs) and is shown as skipped.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import importlib.metadata as md
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -374,36 +371,10 @@ def score(graph_meta: dict, runs: list[dict]) -> None:
 
 
 def machine_info() -> dict:
-    import psutil
+    from bench import machine_info as _machine_info
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("nmfkit", "numpy", "scipy", "scikit-learn", "networkx", "numba", "threadpoolctl"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    try:
-        commit = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--",
-                                "src"], capture_output=True, text=True, timeout=10).stdout
-        if dirty.strip():
-            commit += f" + {len(dirty.splitlines())} uncommitted file(s) under src/"
-    except Exception:
-        commit = ""
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": 1,
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "versions": versions,
-            "nmfkit_commit": commit,
-            "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    return _machine_info(1, ("nmfkit", "numpy", "scipy", "scikit-learn", "networkx", "numba",
+                             "threadpoolctl"))
 
 
 # ----------------------------------------------------------------------------- report
