@@ -319,3 +319,14 @@ def test_bad_factors_raise(A, B, message):
         match_components(A, B)
     with pytest.raises(ValueError, match=message):
         factor_similarity(A, B)
+
+
+def test_sparseness_of_a_dataframe_is_that_of_its_values():
+    """Regression: a DataFrame was taken for a CuPy array (both have ``.get``)."""
+    import pandas as pd
+
+    from nmfkit.metrics import sparseness
+
+    M = np.array([[1.0, 0.0], [1.0, 1.0]])
+    frame = pd.DataFrame(M, index=["a", "b"], columns=["x", "y"])
+    np.testing.assert_array_equal(sparseness(frame, axis=1), sparseness(M, axis=1))

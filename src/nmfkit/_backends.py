@@ -43,7 +43,7 @@ def to_numpy(A) -> np.ndarray:
         return A
     if hasattr(A, "detach"):  # a torch tensor, possibly on a GPU
         return A.detach().cpu().numpy()
-    if hasattr(A, "get"):  # cupy
+    if type(A).__module__.split(".")[0] == "cupy":  # by module: pandas objects have .get too
         return A.get()
     return np.asarray(A)
 

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .. import _backends, _threads, _validation
+from .. import _backends, _data, _threads, _validation
 from ..monitor import Monitor
 from ..objectives import beta_divergence
 from ..solvers import SolverResult, resolve, run
@@ -193,6 +193,17 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
 #: The columns of ``restarts_``, one row per start (``n_init``); ``best`` marks the one kept.
 RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
+
+
+def nnls_weights(components, X):
+    """For each row x of X, the w ≥ 0 minimising ‖x − wᵀ components‖² (exact NNLS by
+    block principal pivoting on the k x k Gram matrix), as an (n_rows, k) array."""
+    from ..solvers.anls import nnls
+
+    C = components.astype(X.dtype, copy=False)
+    with _threads.blas_threads_for(X, C.shape[0]):
+        Wt = nnls(C @ C.T, _data.H_times_Xt(C, X))
+    return np.ascontiguousarray(Wt.T)
 
 
 def soft_memberships(W):

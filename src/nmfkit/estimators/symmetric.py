@@ -13,12 +13,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _backends, _data, _sums, _threads, _validation
+from .. import _backends, _sums, _validation
 from .._validation import Interval, Options
 from ..init import initialize, resolve_init
 from ..solvers import Settings, SolverParams, names
-from ..solvers.anls import nnls
-from ._base import FactorizationBase, fit_context, hard_labels, soft_memberships
+from ._base import (FactorizationBase, fit_context, hard_labels, nnls_weights,
+                    soft_memberships)
 
 SYMMETRIC_PARAMETERS: dict = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -274,10 +274,7 @@ class SymmetricNMF(FactorizationBase):
         X = self._validate_X(X, reset=False)
         if self.normalize:
             X = _scaled(X, _inverse_sqrt(_degrees(X)), _inverse_sqrt(self.degrees_))
-        Ht = self.components_.astype(X.dtype, copy=False)
-        with _threads.blas_threads_for(X, Ht.shape[0]):
-            Wt = nnls(Ht @ Ht.T, _data.H_times_Xt(Ht, X))
-        return np.ascontiguousarray(Wt.T)
+        return nnls_weights(self.components_, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

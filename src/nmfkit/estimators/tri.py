@@ -15,11 +15,10 @@ from sklearn.base import BiclusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _backends, _data, _sums, _threads, _validation
+from .. import _backends, _sums, _validation
 from .._validation import Interval, Options
 from ..solvers import Settings, SolverParams, get, names
-from ..solvers.anls import nnls
-from ._base import FactorizationBase, fit_context, hard_labels
+from ._base import FactorizationBase, fit_context, hard_labels, nnls_weights
 from .symmetric import _node_array
 
 #: Ding et al. 2006 start F and G from k-means indicators plus this constant, so that no
@@ -224,7 +223,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         self._check_params()
         with fit_context():
             X = self._fit(X)
-        return self._weights(X)
+        return nnls_weights(self.components_, X)
 
     def _matrix(self, X):
         """(validated X, nodes or None, whether X was a graph)."""
@@ -328,13 +327,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         ndarray of shape (n_new, n_row_clusters)
         """
         check_is_fitted(self)
-        return self._weights(self._validate_X(X, reset=False))
-
-    def _weights(self, X):
-        C = self.components_.astype(X.dtype, copy=False)
-        with _threads.blas_threads_for(X, C.shape[0]):
-            Wt = nnls(C @ C.T, _data.H_times_Xt(C, X))
-        return np.ascontiguousarray(Wt.T)
+        return nnls_weights(self.components_, self._validate_X(X, reset=False))
 
     def inverse_transform(self, X):
         """Data from row-cluster weights: ``X @ components_`` (n_new x n_features)."""
