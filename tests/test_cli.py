@@ -208,7 +208,8 @@ def test_version_and_help_with_examples(tmp_path, capsys):
     result = run("--version", cwd=tmp_path, check_rc=0)
     assert result.stdout.strip() == f"nmfkit {nmfkit.__version__}"
     # help is argparse's own output: checked in-process, one subprocess is enough above
-    for command in ("fit", "transform", "topics", "similar", "report", "demo", "solvers"):
+    for command in ("fit", "transform", "topics", "similar", "rank", "report", "demo",
+                    "solvers"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
@@ -268,6 +269,11 @@ def bad_files(tmp_path_factory):
     (["topics", "neg.csv", "-k", "1"], "--text-column"),
     (["fit", "pandas_neg.csv", "-k", "1"], "1 negative entry (first at row 1, column 0"),
     (["solvers", "extra"], "unrecognized arguments: extra"),
+    (["rank", "ok.csv", "--ranks", "5:2"], "expected ranks as FIRST:LAST"),
+    (["rank", "ok.csv", "--ranks", "0,1"], "ranks must be at least 1"),
+    (["rank", "ok.csv", "--method", "cv,guess"], "unknown method 'guess'; choose from cv"),
+    (["rank", "neg.csv", "--ranks", "1"], "negative"),
+    (["rank", "ok.csv", "-k", "2"], "unrecognized arguments: -k"),
 ])
 def test_user_errors_print_one_line_and_exit_2(bad_files, args, expected):
     line = error_line(run(*args, cwd=bad_files))
@@ -425,3 +431,38 @@ def test_demo_writes_report_and_prints_its_path(tmp_path):
     page = report.read_text()
     assert "http://" not in page and "https://" not in page
     assert json.dumps("Toy Story (1995)")[1:-1] in page
+
+
+def test_rank_prints_the_table_marks_the_best_and_saves_plot_and_table(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.random((80, 4)) @ rng.random((4, 40)) + 0.01 * rng.random((80, 40))
+    pd.DataFrame(X, index=[f"s{i}" for i in range(80)],
+                 columns=[f"f{j}" for j in range(40)]).to_csv(tmp_path / "x.csv")
+    result = run("rank", "x.csv", "--ranks", "2:6", "--method", "cv,error", "--folds", "3",
+                 "--plot", "rank.png", "--table", "rank.csv", cwd=tmp_path, check_rc=0)
+    assert "best rank by cv: 4" in result.stdout
+    assert re.search(r"^4 .*<- cv", result.stdout, flags=re.MULTILINE), result.stdout
+    table = pd.read_csv(tmp_path / "rank.csv", index_col="rank")
+    assert table.index.tolist() == [2, 3, 4, 5, 6]
+    assert {"cv_error", "cv_error_std", "rss", "explained_variance"} <= set(table.columns)
+    assert (tmp_path / "rank.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote rank.png" in result.stderr
+
+
+def test_rank_fits_the_best_rank_and_its_report_shows_how_k_was_chosen(tmp_path):
+    rng = np.random.default_rng(5)
+    groups = np.repeat(np.arange(3), 15)
+    X = np.eye(3)[groups] @ rng.random((3, 30)) * 5 + 0.1 * rng.random((45, 30))
+    np.save(tmp_path / "x.npy", X)
+    result = run("rank", "x.npy", "--ranks", "2:5", "--method", "error,consensus",
+                 "--n-runs", "5", "--max-iter", "500", "-o", "m.nmf", cwd=tmp_path,
+                 check_rc=0)
+    best = int(re.search(r"best rank by error: (\d+)", result.stdout).group(1))
+    assert best == 3 and "best rank by consensus:" in result.stdout
+    assert "fitted NMF at k = 3" in result.stdout
+    model = nmfkit.load(tmp_path / "m.nmf")
+    assert model.n_components_ == 3
+    run("report", "m.nmf", "-o", "r.html", "--figures", "figs", cwd=tmp_path, check_rc=0)
+    page = (tmp_path / "r.html").read_text()
+    assert 'id="choosing-k"' in page and "best rank by consensus" in page
+    assert (tmp_path / "figs" / "choosing-k-criteria.png").exists()

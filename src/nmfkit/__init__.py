@@ -20,6 +20,9 @@ _LAZY = {
     "datasets": ("nmfkit.datasets", None),
     "report": ("nmfkit.report", None),
     "metrics": ("nmfkit.metrics", None),
+    "rank": ("nmfkit.rank", None),
+    "select_rank": ("nmfkit.rank", "select_rank"),
+    "RankSelection": ("nmfkit.rank", "RankSelection"),
     "demo": ("nmfkit.demo", None),
     "solvers": ("nmfkit.solvers", None),
 }

@@ -201,12 +201,16 @@ def _add_input_options(parser):
                        help="factorize the transpose (columns become samples)")
 
 
-def _add_nmf_options(parser, *, k_help="number of components (the rank of WH)"):
+def _add_nmf_options(parser, *, k_help="number of components (the rank of WH)",
+                     rank_selection=False):
+    """The factorization options; ``rank_selection`` leaves out those select_rank sets
+    itself (the rank, the mask, restarts, orthogonality)."""
     from .solvers import names
 
     group = parser.add_argument_group("factorization")
-    group.add_argument("-k", "--n-components", dest="k", type=_positive_int, required=True,
-                       help=k_help)
+    if not rank_selection:
+        group.add_argument("-k", "--n-components", dest="k", type=_positive_int, required=True,
+                           help=k_help)
     group.add_argument("--loss", type=_loss, default="frobenius",
                        help="frobenius (default), kl (Kullback-Leibler, for counts), "
                             "is (Itakura-Saito, for spectra) or a beta value")
@@ -216,20 +220,22 @@ def _add_nmf_options(parser, *, k_help="number of components (the rank of WH)"):
     group.add_argument("--init", default="auto",
                        choices=["auto", "random", "nndsvd", "nndsvda", "nndsvdar"],
                        help="initialization (default: auto)")
-    group.add_argument("--missing", default="error", choices=["error", "mask"],
-                       help="empty cells / NaN: 'error' (default) or 'mask' (fit the observed "
-                            "entries only)")
-    group.add_argument("--orthogonal", choices=["W", "H"],
-                       help="orthogonal NMF: H clusters the columns, W the rows (one "
-                            "non-zero per column of H, or row of W)")
+    if not rank_selection:
+        group.add_argument("--missing", default="error", choices=["error", "mask"],
+                           help="empty cells / NaN: 'error' (default) or 'mask' (fit the "
+                                "observed entries only)")
+        group.add_argument("--orthogonal", choices=["W", "H"],
+                           help="orthogonal NMF: H clusters the columns, W the rows (one "
+                                "non-zero per column of H, or row of W)")
     group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     group.add_argument("--max-iter", type=_positive_int, default=200,
                        help="most iterations (default 200)")
     group.add_argument("--tol", type=float, default=1e-4,
                        help="stop when the objective falls by less than this, relatively "
                             "(default 1e-4)")
-    group.add_argument("--n-init", type=_positive_int, default=1,
-                       help="restarts; the best objective is kept (default 1)")
+    if not rank_selection:
+        group.add_argument("--n-init", type=_positive_int, default=1,
+                           help="restarts; the best objective is kept (default 1)")
     group.add_argument("--alpha-W", type=float, default=0.0, help="regularization of W")
     group.add_argument("--alpha-H", type=float, default=None,
                        help="regularization of H (default: same as W)")
@@ -244,6 +250,40 @@ def _nmf_params(args, console):
                 alpha_H="same" if args.alpha_H is None else args.alpha_H,
                 l1_ratio=args.l1_ratio, n_init=args.n_init, missing=args.missing,
                 orthogonal=args.orthogonal, verbose=console.nmf_verbose())
+
+
+def _ranks(value):
+    """'2:20' (2 to 20, both included), '2:20:2' (every second) or '3,5,8'."""
+    try:
+        if ":" in value:
+            parts = [int(p) for p in value.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            start, stop, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1
+            if step < 1 or stop < start:
+                raise ValueError
+            ranks = list(range(start, stop + 1, step))
+        else:
+            ranks = [int(p) for p in value.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected ranks as FIRST:LAST (e.g. 2:20), FIRST:LAST:STEP or a list "
+            f"(3,5,8); got {value!r}") from None
+    if not ranks or min(ranks) < 1:
+        raise argparse.ArgumentTypeError(f"ranks must be at least 1; got {value!r}")
+    return ranks
+
+
+def _methods(value):
+    from .rank import METHODS
+
+    methods = [m.strip() for m in value.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise argparse.ArgumentTypeError(
+            f"unknown method {', '.join(map(repr, unknown)) or repr(value)}; choose from "
+            f"{', '.join(METHODS)} (several: cv,consensus)")
+    return methods
 
 
 def _check_outputs(args, **what):
@@ -326,13 +366,17 @@ def _print_topics(console, H, terms, n):
         console.out(f"topic {t:>{width}}: {' '.join(top)}")
 
 
-def _write_outputs(args, console, model, data, W):
+def _write_outputs(args, console, model, data, W, rank_selection=None):
+    from dataclasses import replace
+
     from .io import ModelExtras, write_factor_csv
 
     written = []
     if args.output:
+        extras = replace(ModelExtras.from_data(data, W), rank_selection=(
+            rank_selection.to_dict() if rank_selection is not None else None))
         with console.step(f"writing {args.output}"):
-            model.save(args.output, extras=ModelExtras.from_data(data, W).to_arrays())
+            model.save(args.output, extras=extras.to_arrays())
         written.append(args.output)
     if getattr(args, "out_dir", None):
         out = Path(args.out_dir)
@@ -348,7 +392,7 @@ def _write_outputs(args, console, model, data, W):
         with console.step("writing the report"):
             report = build_report(model, data.X, W=W, row_labels=data.row_labels,
                                   column_labels=data.column_labels, kind=data.kind,
-                                  image_shape=data.image_shape,
+                                  image_shape=data.image_shape, rank_selection=rank_selection,
                                   title=f"NMF of {Path(data.source).name}")
             written.append(report.save(args.report))
     for path in written:
@@ -479,6 +523,68 @@ def cmd_similar(args, console):
     return 0
 
 
+def cmd_rank(args, console):
+    from . import NMF
+    from .rank import select_rank
+
+    _check_outputs(args, plot="the plot", table="the table", output="the model",
+                   out_dir="W.csv and H.csv", report="the report")
+    data = _read(args, console)
+    console.detail(f"data: {_describe(data.X)}")
+    params = dict(init=args.init, solver=args.solver, beta_loss=args.loss, tol=args.tol,
+                  max_iter=args.max_iter, alpha_W=args.alpha_W,
+                  alpha_H="same" if args.alpha_H is None else args.alpha_H,
+                  l1_ratio=args.l1_ratio)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Many short fits: a ConvergenceWarning per fit would bury the table.
+        warnings.filterwarnings("ignore", message="Maximum number of iterations")
+        result = select_rank(data.X, ranks=args.ranks, method=args.method,
+                             n_runs=args.n_runs, n_folds=args.folds, rule=args.rule,
+                             random_state=args.seed, n_jobs=args.jobs,
+                             verbose=1 if console.bars else 0, **params)
+    seconds = time.perf_counter() - start
+    table = result.table
+    marks = {k: ", ".join(m for m, best in result.best.items() if best == k)
+             for k in table.index}
+    shown = table.assign(best=[marks[k] and f"<- {marks[k]}" for k in table.index])
+    console.out(f"rank selection of {data.source} ({data.X.shape[0]:,} x {data.X.shape[1]:,}"
+                f", {', '.join(result.methods)}, {seconds:.1f} s)")
+    console.out(shown.to_string(float_format=lambda v: f"{v:.4g}"))
+    for method, best in result.best.items():
+        console.out(f"best rank by {method}: {best}")
+    written = []
+    if args.table:
+        table.to_csv(args.table)
+        written.append(args.table)
+    if args.plot:
+        figure = result.plot()
+        figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        written.append(args.plot)
+    for path in written:
+        console.note(f"wrote {path}")
+    if not (args.output or args.out_dir or args.report):
+        return 0
+    # The model at the chosen rank, written as 'fit' writes it, with the selection beside.
+    model = NMF(n_components=result.best_rank, random_state=args.seed,
+                verbose=console.nmf_verbose(), **params)
+    start = time.perf_counter()
+    W = model.fit_transform(data.X)
+    console.out(f"fitted NMF at k = {result.best_rank}: "
+                f"{_fit_summary(model, time.perf_counter() - start)}")
+    _write_outputs(args, console, model, data, W, rank_selection=result)
+    return _stopped(model)
+
+
+def _saved_selection(saved):
+    """The rank selection a model file keeps (``nmfkit rank -o``), or None."""
+    if not saved.rank_selection:
+        return None
+    from .rank import RankSelection
+
+    return RankSelection.from_dict(saved.rank_selection)
+
+
 def cmd_report(args, console):
     from .report import build_report
 
@@ -493,7 +599,7 @@ def cmd_report(args, console):
             model, X, W=saved.W, row_labels=saved.row_labels, column_labels=saved.column_labels,
             kind=saved.kind or ("images" if saved.image_shape else "matrix"),
             image_shape=saved.image_shape, summary=summary or None,
-            similar_to=args.similar_to or None,
+            similar_to=args.similar_to or None, rank_selection=_saved_selection(saved),
             title=args.title or f"NMF report: {Path(saved.source or args.model).name}")
         path = report.save(args.output, figures_dir=args.figures)
     console.note(f"wrote {path}")
@@ -578,6 +684,11 @@ examples:
     "similar": """\
 example:
   nmfkit similar topics.nmf "Dog bites man" -n 5""",
+    "rank": """\
+examples:
+  nmfkit rank counts.csv --ranks 2:20                    # masked cross-validation
+  nmfkit rank counts.csv --ranks 2:10 --method cv,consensus --plot rank.png
+  nmfkit rank matrix.mtx --ranks 5:30:5 --method bcv --loss kl --jobs 2""",
     "report": """\
 example:
   nmfkit report model.nmf -o report.html --figures figures/""",
@@ -601,6 +712,7 @@ def build_parser():
         epilog=textwrap.dedent("""\
             examples:
               nmfkit demo
+              nmfkit rank data.csv --ranks 2:20
               nmfkit fit data.csv -k 10 -o model.nmf
               nmfkit topics articles/ -k 8
               nmfkit similar model.nmf "Toy Story (1995)"
@@ -663,6 +775,40 @@ def build_parser():
     similar.add_argument("--by-position", action="store_true",
                          help="read LABEL as a row number when no row has that label")
     _add_common(similar)
+
+    rank = add("rank", "choose the number of components: score each rank by "
+                       "cross-validation, consensus, stability or error", cmd_rank)
+    rank.add_argument("data", metavar="DATA",
+                      help=".csv .tsv .npy .npz .mtx .h5ad (samples in rows)")
+    selection = rank.add_argument_group("rank selection")
+    selection.add_argument("--ranks", type=_ranks, default=list(range(2, 16)),
+                           help="ranks to compare: FIRST:LAST (both included), "
+                                "FIRST:LAST:STEP or a list 3,5,8 (default 2:15)")
+    selection.add_argument("--method", type=_methods, default=["cv"],
+                           help="cv (masked cross-validation, the default), consensus, "
+                                "stability, bcv (bi-cross-validation), error; several "
+                                "with commas")
+    selection.add_argument("--n-runs", type=_positive_int,
+                           help="restarts per rank for consensus and stability (default 30)")
+    selection.add_argument("--folds", type=_positive_int, default=5,
+                           help="folds of cv and bcv (default 5)")
+    selection.add_argument("--rule", choices=["min", "1se"], default="min",
+                           help="cv/bcv: the lowest error, or the smallest rank within one "
+                                "standard error of it (default min)")
+    selection.add_argument("--jobs", type=int, help="fits in parallel (-1: all cores)")
+    selection.add_argument("--plot", metavar="PNG", help="save the criteria against rank here")
+    selection.add_argument("--table", metavar="CSV", help="save the table here")
+    selection.add_argument("-o", "--output", metavar="MODEL",
+                           help="fit the best rank and write the model (.nmf) here, with "
+                                "the selection (nmfkit report shows it)")
+    selection.add_argument("--out-dir", metavar="DIR",
+                           help="fit the best rank and write W.csv and H.csv here")
+    selection.add_argument("--report", metavar="HTML",
+                           help="fit the best rank and write an HTML report here, with a "
+                                "'Choosing k' section")
+    _add_nmf_options(rank, rank_selection=True)
+    _add_input_options(rank)
+    _add_common(rank)
 
     report = add("report", "write a self-contained HTML report of a saved model", cmd_report)
     report.add_argument("model", metavar="MODEL", help="model file from 'nmfkit fit/topics -o'")

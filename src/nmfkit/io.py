@@ -871,7 +871,8 @@ class ModelExtras:
     The file format of these extras (``extras=`` of :meth:`nmfkit.NMF.save`, read
     back from ``model.extras_``): ``W`` (training memberships), ``row_labels``,
     ``column_labels``, ``info`` (JSON: ``kind``, ``source``, ``image_shape``,
-    ``summary``) and, for text, the vectorizer (see :func:`vectorizer_to_extras`).
+    ``summary``, ``rank_selection``) and, for text, the vectorizer (see
+    :func:`vectorizer_to_extras`).
     Every field is optional.
 
     Attributes
@@ -886,6 +887,9 @@ class ModelExtras:
         :func:`summarize_matrix` of the training data.
     vectorizer : fitted vectorizer or None
         For text: turns new documents into the training columns.
+    rank_selection : dict or None
+        How k was chosen, when it was (``nmfkit rank ... -o``):
+        :meth:`nmfkit.rank.RankSelection.to_dict`, without the consensus matrices.
 
     Examples
     --------
@@ -903,6 +907,7 @@ class ModelExtras:
     image_shape: tuple | None = None
     summary: dict | None = None
     vectorizer: object = None
+    rank_selection: object = None
 
     @classmethod
     def from_data(cls, data, W):
@@ -923,7 +928,8 @@ class ModelExtras:
                 arrays[name] = np.asarray([str(v) for v in labels], dtype=str)
         info = {"kind": self.kind, "source": self.source,
                 "image_shape": list(self.image_shape) if self.image_shape else None,
-                "summary": self.summary}
+                "summary": self.summary,
+                "rank_selection": self.rank_selection}
         arrays["info"] = np.asarray(json.dumps(info))
         if self.vectorizer is not None:
             arrays.update(vectorizer_to_extras(self.vectorizer))
@@ -941,7 +947,7 @@ class ModelExtras:
         shape = info.get("image_shape")
         return cls(W=np.asarray(arrays["W"]) if "W" in arrays else None, **labels, kind=kind,
                    source=info.get("source"), image_shape=tuple(shape) if shape else None,
-                   summary=info.get("summary"),
+                   summary=info.get("summary"), rank_selection=info.get("rank_selection"),
                    vectorizer=vectorizer_from_extras(arrays) if "vectorizer" in arrays
                    else None)
 

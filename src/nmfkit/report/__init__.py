@@ -35,6 +35,7 @@ from .sections import (
     FitSection,
     HTMLSection,
     MembershipsSection,
+    RankSelectionSection,
     Section,
     SimilarItemsSection,
     TableSection,
@@ -53,6 +54,7 @@ __all__ = [
     "FitSection",
     "ComponentsSection",
     "MembershipsSection",
+    "RankSelectionSection",
     "SimilarItemsSection",
 ]
 
@@ -141,7 +143,7 @@ class Report:
 
 def analysis_sections(model, X=None, *, W=None, row_labels=None, column_labels=None,
                       kind=None, image_shape=None, similar_to=None, n_top=5, summary=None,
-                      name=None):
+                      name=None, rank_selection=None):
     """The standard sections for one fitted model.
 
     Parameters
@@ -165,6 +167,8 @@ def analysis_sections(model, X=None, *, W=None, row_labels=None, column_labels=N
         not given.
     name : str, optional
         Prefix for the section titles ("Movies: fit"), for reports of several analyses.
+    rank_selection : nmfkit.rank.RankSelection, optional
+        How k was chosen (:func:`nmfkit.select_rank`): adds a "Choosing k" section.
 
     Returns
     -------
@@ -189,6 +193,9 @@ def analysis_sections(model, X=None, *, W=None, row_labels=None, column_labels=N
                                          else np.asarray(X)))
         info.setdefault("kind", kind)
         sections.append(DataSection(info, title=f"{prefix}Data", id=ids("data")))
+    if rank_selection is not None:
+        sections.append(RankSelectionSection(rank_selection, title=f"{prefix}Choosing k",
+                                             id=ids("choosing-k")))
     sections.append(FitSection(model, title=f"{prefix}Fit", id=ids("fit")))
     components = ComponentsSection(H, kind=kind, column_labels=column_labels,
                                    image_shape=image_shape, title=f"{prefix}Components",

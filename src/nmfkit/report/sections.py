@@ -235,6 +235,56 @@ class FitSection(Section):
         return {f"{self.id}-convergence.png": self._curve_png()}
 
 
+class RankSelectionSection(Section):
+    """How k was chosen: every rank tried, scored by each criterion of
+    :func:`nmfkit.select_rank`, with the best rank of each method marked.
+
+    Parameters
+    ----------
+    selection : nmfkit.rank.RankSelection
+    """
+
+    def __init__(self, selection, title="Choosing k", **kwargs):
+        kwargs.setdefault("intro", "Each rank tried and its score by each criterion; the "
+                                   "model was fitted at the best rank of the first method.")
+        super().__init__(title, **kwargs)
+        self.selection = selection
+        self._pngs = None
+
+    _CAPTIONS = {
+        "criteria": "Each criterion against rank; the dashed line is the best rank of its "
+                    "method.",
+        "consensus": "Consensus matrix at the best rank of 'consensus': how often two "
+                     "samples fall in one component across restarts.",
+    }
+
+    def _figures(self):
+        """PNGs by kind: the criteria, and the consensus matrix when it was kept."""
+        if self._pngs is None:
+            from ..plot import figure_to_png
+
+            s = self.selection
+            self._pngs = {"criteria": figure_to_png(s.plot())}
+            if s.consensus_ and "consensus" in s.best:
+                self._pngs["consensus"] = figure_to_png(s.plot_consensus())
+        return self._pngs
+
+    def body(self):
+        s = self.selection
+        best_for = {k: ", ".join(m for m, best in s.best.items() if best == k)
+                    for k in s.table.index}
+        frame = s.table.assign(**{"best for": [best_for[k] for k in s.table.index]})
+        facts = {f"best rank by {method}": best for method, best in s.best.items()}
+        figures = "".join(
+            f"<figure>{img(png, self._CAPTIONS[kind])}<figcaption>"
+            f"{escape(self._CAPTIONS[kind])}</figcaption></figure>"
+            for kind, png in self._figures().items())
+        return facts_html(facts) + table_html(frame.reset_index()) + figures
+
+    def figures(self):
+        return {f"{self.id}-{kind}.png": png for kind, png in self._figures().items()}
+
+
 class ComponentsSection(Section):
     """The components (rows of H), drawn for what they are.
 
