@@ -133,15 +133,28 @@ def machine_info(threads: int, packages=PACKAGES) -> dict:
             "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
 
 
+#: The environment variables that set the thread count of BLAS, OpenMP and numba.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMBA_NUM_THREADS")
+
+
 def thread_env(threads: int) -> dict:
+    """The environment of a worker process limited to ``threads`` threads."""
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in THREAD_VARS:
         env[var] = str(threads)
     env["OMP_WAIT_POLICY"] = "PASSIVE"
     env["PYTHONWARNINGS"] = "ignore"
     return env
+
+
+def background_cpu() -> tuple[float, float]:
+    """Machine CPU busy % and steal % over 0.5 s while none of our workers runs."""
+    import psutil
+
+    t = psutil.cpu_times_percent(interval=0.5)
+    return float(100.0 - t.idle - getattr(t, "iowait", 0.0)), float(getattr(t, "steal", 0.0))
 
 
 # ----------------------------------------------------------------------------- processes
@@ -156,16 +169,10 @@ class Runner:
         self.baseline = None  # short hash of the --baseline commit
 
     def background_cpu(self) -> tuple[float, float]:
-        """Machine CPU busy % and steal % over 0.5 s while none of our workers runs."""
-        import psutil
-
-        t = psutil.cpu_times_percent(interval=0.5)
-        return float(100.0 - t.idle - getattr(t, "iowait", 0.0)), float(getattr(t, "steal", 0.0))
+        return background_cpu()
 
     def run(self, job: dict, timeout: float = RUN_TIMEOUT_S) -> dict:
         """Run one worker job in a fresh process; never raises for the job's failures."""
-        import psutil
-
         self.count += 1
         tag = f"job{self.count:04d}"
         out_dir = self.workdir / tag
@@ -183,29 +190,8 @@ class Runner:
         with open(out_dir / "log.txt", "wb") as logf:
             proc = subprocess.Popen([sys.executable, str(HERE / "worker.py"), str(job_path),
                                      str(res_path)], env=env, stdout=logf, stderr=logf)
-            t0 = time.monotonic()
-            killed, peak_sampled, status, rusage = None, 0, 0, None
-            ps = psutil.Process(proc.pid)
-            while True:
-                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                try:
-                    rss = ps.memory_info().rss
-                    peak_sampled = max(peak_sampled, rss)
-                except psutil.Error:
-                    rss = 0
-                if killed is None and time.monotonic() - t0 > timeout:
-                    killed = f"timeout: over {timeout:.0f} s"
-                elif killed is None and rss > RSS_LIMIT:
-                    killed = f"memory: resident {rss / 2**30:.1f} GiB > {RSS_LIMIT / 2**30:.0f} GiB"
-                if killed:
-                    proc.kill()
-                    pid, status, rusage = os.wait4(proc.pid, 0)
-                    break
-                time.sleep(0.05)
+            killed, _, status, rusage, wall = watch_process(proc, timeout, RSS_LIMIT)
             proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - t0
         if res_path.exists() and not killed:
             res = json.loads(res_path.read_text())
         else:
@@ -221,6 +207,42 @@ class Runner:
             self.log(f"      ! {job.get('contender') or job.get('library') or job['mode']}: "
                      f"{res['status']}: {res.get('error')}")
         return res
+
+
+def watch_process(proc, timeout: float, rss_limit: float):
+    """Wait for ``proc``, sampling its resident memory every 50 ms, and kill it past
+    ``timeout`` seconds or ``rss_limit`` bytes.
+
+    Returns
+    -------
+    (killed, peak_sampled, status, rusage, wall)
+        Why it was killed (None if it was not), the largest RSS sampled, its wait status,
+        its resource usage (``os.wait4``) and the wall-clock seconds it ran.
+    """
+    import psutil
+
+    t0 = time.monotonic()
+    killed, peak, status, rusage = None, 0, 0, None
+    ps = psutil.Process(proc.pid)
+    while True:
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            rss = ps.memory_info().rss
+            peak = max(peak, rss)
+        except psutil.Error:
+            rss = 0
+        if killed is None and time.monotonic() - t0 > timeout:
+            killed = f"timeout: over {timeout:.0f} s"
+        elif killed is None and rss > rss_limit:
+            killed = f"memory: resident {rss / 2**30:.1f} GiB > {rss_limit / 2**30:.1f} GiB"
+        if killed:
+            proc.kill()
+            pid, status, rusage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    return killed, peak, status, rusage, time.monotonic() - t0
 
 
 # ----------------------------------------------------------------------------- phases

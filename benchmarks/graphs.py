@@ -50,6 +50,11 @@ import time
 import traceback
 from pathlib import Path
 
+# The shared harness pieces of the main benchmark (this folder is on sys.path when a
+# script of it runs).
+from bench import background_cpu, thread_env, watch_process
+from bench import machine_info as _machine_info
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "graphs-cache"
 CONTENDERS = ("nmfkit", "nmfkit-plain", "louvain", "spectral")
@@ -61,8 +66,6 @@ NOTES = {
     "spectral": 'SpectralClustering(n_clusters=k, affinity="precomputed", '
                 'assign_labels="cluster_qr", random_state=0); sparse adjacency',
 }
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
 SECTION_BEGIN = "<!-- graphs.py table: begin (written by benchmarks/graphs.py --write-results) -->"
 SECTION_END = "<!-- graphs.py table: end -->"
 
@@ -266,26 +269,8 @@ def _worker(job_path: str, result_path: str) -> None:
 
 
 # ----------------------------------------------------------------------------- parent
-def thread_env(threads: int) -> dict:
-    env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(threads)
-    env["OMP_WAIT_POLICY"] = "PASSIVE"
-    env["PYTHONWARNINGS"] = "ignore"
-    return env
-
-
-def background_cpu() -> tuple[float, float]:
-    """Machine CPU busy % and steal % over 0.5 s while none of our workers runs."""
-    import psutil
-
-    t = psutil.cpu_times_percent(interval=0.5)
-    return float(100.0 - t.idle - getattr(t, "iowait", 0.0)), float(getattr(t, "steal", 0.0))
-
-
 def run_worker(job: dict, workdir: Path, timeout: float, rss_limit: float, log) -> dict:
     """One contender fit in a fresh process; never raises for the job's failures."""
-    import psutil
 
     tag = f"job{len(list(workdir.iterdir())):04d}"
     out = workdir / tag
@@ -297,28 +282,7 @@ def run_worker(job: dict, workdir: Path, timeout: float, rss_limit: float, log) 
         proc = subprocess.Popen([sys.executable, __file__, "_worker", str(out / "job.json"),
                                  str(out / "result.json")], env=thread_env(1), stdout=logf,
                                 stderr=logf)
-        t0 = time.monotonic()
-        killed, peak, rusage, status = None, 0, None, 0
-        ps = psutil.Process(proc.pid)
-        while True:
-            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            try:
-                rss = ps.memory_info().rss
-            except psutil.Error:
-                rss = 0
-            peak = max(peak, rss)
-            if killed is None and time.monotonic() - t0 > timeout:
-                killed = f"timeout: over {timeout:.0f} s"
-            elif killed is None and rss > rss_limit:
-                killed = f"memory: resident {rss / 2**30:.1f} GiB > {rss_limit / 2**30:.1f} GiB"
-            if killed:
-                proc.kill()
-                pid, status, rusage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-    wall = time.monotonic() - t0
+        killed, peak, status, rusage, wall = watch_process(proc, timeout, rss_limit)
     res_path = out / "result.json"
     if res_path.exists() and not killed:
         res = json.loads(res_path.read_text())
@@ -371,8 +335,6 @@ def score(graph_meta: dict, runs: list[dict]) -> None:
 
 
 def machine_info() -> dict:
-    from bench import machine_info as _machine_info
-
     return _machine_info(1, ("nmfkit", "numpy", "scipy", "scikit-learn", "networkx", "numba",
                              "threadpoolctl"))
 
