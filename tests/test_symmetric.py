@@ -162,6 +162,18 @@ def test_soft_membership_and_hard_labels_keep_labels():
         soft_membership([1.0, 2.0])
 
 
+def test_labels_with_h_do_not_depend_on_how_the_scale_is_split():
+    rng = np.random.default_rng(0)
+    W, H = rng.random((20, 3)), rng.random((3, 8))
+    D = np.diag([0.01, 1.0, 100.0])  # W D and D⁻¹ H: the same product, other raw W
+    np.testing.assert_array_equal(hard_labels(W @ D, np.linalg.inv(D) @ H), hard_labels(W, H))
+    np.testing.assert_allclose(soft_membership(W @ D, np.linalg.inv(D) @ H),
+                               soft_membership(W, H))
+    assert (hard_labels(W @ D) == 2).mean() > 0.9  # raw W: the largest scale wins
+    with pytest.raises(ValueError, match="H has 2 components .* W has 3"):
+        hard_labels(W, H[:2])
+
+
 def test_karate_communities_in_one_call():
     G = nx.karate_club_graph()
     communities, Q = graph_communities(G, 2, random_state=0)

@@ -42,7 +42,25 @@ def _as_factor(W, name="W"):
     return values
 
 
-def soft_membership(W):
+def _weighted(W, H):
+    """W with column j scaled by ‖h_j‖, the norm of component j (row j of H).
+
+    W and H of a factorization share their scale freely (W D and D⁻¹ H fit equally
+    well), so the raw entries of W compare components on arbitrary scales; W_ij ‖h_j‖ is
+    the size of component j's part of row i of WH, whatever the split.
+    """
+    values = _as_factor(W)
+    if H is None:
+        return values
+    norms = np.linalg.norm(_as_factor(H, name="H"), axis=1)
+    if norms.shape[0] != values.shape[1]:
+        raise ValueError(f"H has {norms.shape[0]} components (rows) but W has "
+                         f"{values.shape[1]} (columns); pass the H of the same "
+                         "factorization (model.components_).")
+    return values * norms[None, :]
+
+
+def soft_membership(W, H=None):
     """Soft cluster memberships: each row of W scaled to sum to 1.
 
     Parameters
@@ -50,6 +68,10 @@ def soft_membership(W):
     W : array-like or DataFrame of shape (n_samples, n_components)
         A non-negative factor: NMF's W (``fit_transform``) for the rows of X, the
         transpose of ``components_`` for its columns, or ``SymmetricNMF.H_``.
+    H : array-like of shape (n_components, n_features), optional
+        The other factor (``model.components_``).  Given, each column of W is weighted
+        by the norm of its component first, so that the memberships do not depend on
+        how the factorization split the scale between W and H.
 
     Returns
     -------
@@ -62,18 +84,20 @@ def soft_membership(W):
     >>> soft_membership([[3.0, 1.0], [0.0, 2.0], [0.0, 0.0]]).tolist()
     [[0.75, 0.25], [0.0, 1.0], [0.0, 0.0]]
     """
-    values = _soft_memberships(_as_factor(W))
+    values = _soft_memberships(_weighted(W, H))
     if isinstance(W, pd.DataFrame):
         return pd.DataFrame(values, index=W.index, columns=W.columns)
     return values
 
 
-def hard_labels(W):
+def hard_labels(W, H=None):
     """Hard cluster labels: the component of largest weight in each row of W.
 
     Parameters
     ----------
     W : array-like or DataFrame of shape (n_samples, n_components)
+    H : array-like of shape (n_components, n_features), optional
+        The other factor; given, the weights are W_ij ‖h_j‖ (see :func:`soft_membership`).
 
     Returns
     -------
@@ -87,7 +111,7 @@ def hard_labels(W):
     >>> hard_labels([[3.0, 1.0], [0.0, 2.0], [0.0, 0.0]]).tolist()
     [0, 1, -1]
     """
-    labels = _hard_labels(_as_factor(W))
+    labels = _hard_labels(_weighted(W, H))
     if isinstance(W, pd.DataFrame):
         return pd.Series(labels, index=W.index, name="cluster")
     return labels
