@@ -61,6 +61,26 @@ def test_divergence_matches_scikit_learn(beta):
                                                            rel=1e-10)
 
 
+@pytest.mark.parametrize("beta", [-1.2, -0.5, 0.0])
+def test_divergence_with_zeros_at_negative_beta_is_scikit_learns(beta):
+    """Regression: for β ≤ 0 an X with zeros gave +inf dense and a finite sum over the
+    stored entries sparse; both now count a zero as scikit-learn does (0^β = 0, −1 for
+    IS), stored zeros and absent ones alike."""
+    rng = np.random.RandomState(42)
+    X = np.clip(rng.randn(20, 10), 0, None)
+    W, H = rng.rand(20, 5), rng.rand(5, 10)
+    expected = _beta_divergence(X, W, H, beta)
+    assert np.isfinite(expected)
+    Xs = sp.csr_matrix(X)
+    with_stored_zeros = Xs.copy()
+    with_stored_zeros.data[:4] = 0  # explicit zeros: entries of X like the absent ones
+    for value, reference in ((beta_divergence(X, W, H, beta), expected),
+                             (beta_divergence(Xs, W, H, beta), expected),
+                             (beta_divergence(with_stored_zeros, W, H, beta),
+                              _beta_divergence(with_stored_zeros.toarray(), W, H, beta))):
+        assert value == pytest.approx(reference, rel=1e-12)
+
+
 @settings(max_examples=25, deadline=None)
 @given(m=st.integers(2, 12), n=st.integers(2, 12), density=st.floats(0.1, 1.0),
        beta=st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]), seed=st.integers(0, 2**16))

@@ -55,6 +55,63 @@ def test_sparse_and_dense_give_the_same_result(solver, fmt, dense_problem):
     assert sp.issparse(Xs)  # the input is not densified in place
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_and_dense_take_the_same_steps_down_to_an_exact_fit(fmt):
+    """Regression: near an exact fit the objectives of an extrapolated and a plain step
+    differ by rounding, which is not the same for dense and sparse products; HALS took
+    different steps on the two (factors 5e-6 apart) until a step had to gain more than
+    the objective's rounding (scikit-learn's test_nmf_sparse_input)."""
+    rng = np.random.mtrand.RandomState(42)
+    X = np.abs(rng.randn(10, 10))
+    X[:, 2 * np.arange(5)] = 0  # rank 5: fitted exactly by k = 5
+    kw = dict(n_components=5, init="random", random_state=0, tol=0, max_iter=100,
+              solver="hals")
+    dense, sparse = nmfkit.NMF(**kw), nmfkit.NMF(**kw)
+    W_dense = dense.fit_transform(X)
+    W_sparse = sparse.fit_transform(sp.csr_matrix(X).asformat(fmt))
+    assert dense.stop_reason_ == sparse.stop_reason_ == "exact fit"
+    assert dense.n_iter_ == sparse.n_iter_
+    np.testing.assert_allclose(W_sparse, W_dense, rtol=1e-7)
+    np.testing.assert_allclose(sparse.components_, dense.components_, rtol=1e-7)
+
+
+def test_a_component_vanished_up_to_rounding_takes_no_step():
+    """Regression: a row of H that is zero in exact arithmetic came out of a HALS sweep
+    as 5.6e-17 on dense X and as 0 on sparse X; the W update then divided rounding by
+    a_jj ≈ 6e-33 on one and left the column as it was on the other, and plain HALS on
+    the same X ended 1.8 apart (a 10 x 10 matrix of rank 5 with zero columns)."""
+    rng = np.random.mtrand.RandomState(20)
+    X = np.abs(rng.randn(10, 10))
+    X[:, 2 * np.arange(5)] = 0
+    kw = dict(n_components=5, init="random", random_state=0, tol=0, max_iter=50,
+              solver="hals", solver_options={"extrapolate": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W_dense = nmfkit.NMF(**kw).fit_transform(X)
+        W_sparse = nmfkit.NMF(**kw).fit_transform(sp.csr_matrix(X))
+    np.testing.assert_allclose(W_sparse, W_dense, rtol=1e-7, atol=1e-12)
+
+
+def test_w_or_h_with_another_init_warn_and_are_not_used(dense_problem):
+    """Regression: W and H passed with init='auto' were used as a custom start, and with
+    another init (or only one of them) ignored in silence; scikit-learn warns and ignores
+    them whenever init is not 'custom'."""
+    rng = np.random.default_rng(0)
+    W0 = rng.random((dense_problem.shape[0], 3))
+    H0 = rng.random((3, dense_problem.shape[1]))
+    kw = dict(n_components=3, random_state=0, max_iter=20, tol=0)
+    for init in ("auto", None, "random", "nndsvda"):
+        reference = nmfkit.NMF(init=init, **kw).fit(dense_problem)
+        for given in ({"W": W0, "H": H0}, {"H": H0}, {"W": W0}):
+            with pytest.warns(RuntimeWarning, match="When init!='custom', provided W or H "
+                                                    "are ignored") as record:
+                model = nmfkit.NMF(init=init, **kw).fit(dense_problem, **given)
+            assert record[0].filename == __file__
+            np.testing.assert_array_equal(model.components_, reference.components_)
+    custom = nmfkit.NMF(init="custom", **kw).fit(dense_problem, W=W0, H=H0)
+    assert not np.array_equal(custom.components_, reference.components_)
+
+
 def test_sparse_input_is_never_densified(monkeypatch, sparse_problem):
     def refuse(*args, **kwargs):
         raise AssertionError("a sparse X was densified")

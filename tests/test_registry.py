@@ -1,6 +1,7 @@
 """The solver registry, the settings object and the layering of the package."""
 import ast
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -59,6 +60,19 @@ def test_a_solver_registered_from_outside_fits_nmf(toy):
         nmfkit.NMF(3, solver="toy", beta_loss="kullback-leibler").fit(X)
     with pytest.raises(ValueError, match="already registered"):
         solvers.register(Solver(name="toy", solve=_toy_solve))
+
+
+def test_a_loss_no_stand_in_fits_names_the_losses_of_all_of_them():
+    """Regression: 'cd' on β = 1.5 said "solver='cd' fits kullback-leibler only", the
+    losses of its stand-in Newton-CD alone; 'cd' fits the Frobenius loss too."""
+    X = np.ones((3, 3))
+    with pytest.raises(ValueError, match=re.escape(
+            "solver='cd' fits frobenius, kullback-leibler only, not beta_loss=1.5; "
+            "beta_loss=1.5 needs solver='mu'")):
+        nmfkit.NMF(2, solver="cd", beta_loss=1.5).fit(X)
+    with pytest.raises(ValueError, match=re.escape(
+            "solver='hals' fits kullback-leibler, frobenius only with missing='mask'")):
+        nmfkit.NMF(2, solver="hals", beta_loss=0.5, missing="mask").fit(X)
 
 
 def test_unregistered_solver_is_refused_listing_the_choices(toy):

@@ -133,6 +133,27 @@ def test_parity_with_scikit_learn(problem, solver, sk_solver):
     assert np.median(ratios) <= 1.01, np.round(ratios, 4)
 
 
+def test_hals_leaves_a_component_vanished_up_to_rounding_as_it_is():
+    """A row of the other factor at rounding level (a_jj ≤ ε² max a_ll) is a vanished
+    component, like an exact zero row: its row of U is left as it was, not moved by
+    rounding divided by a_jj (regression: it was moved by ~1e16 times the rounding)."""
+    from nmfkit.solvers import hals
+
+    rng = np.random.default_rng(0)
+    V = rng.random((4, 30))
+    V[3] = 5.6e-17 * (rng.random(30) < 0.2)  # what a sweep leaves of a zero row
+    U, X = rng.random((4, 12)), rng.random((30, 12))
+    A, B = V @ V.T, V @ X
+    assert 0 < A[3, 3] < np.finfo(float).eps ** 2 * A.max()
+    stepped = hals.update(U, A, B, 0.0, 0.0, {"max_inner": 1})
+    zero_row = A.copy()
+    zero_row[3], zero_row[:, 3] = 0, 0
+    exact = hals.update(U, zero_row, B * (np.arange(4) < 3)[:, None], 0.0, 0.0,
+                        {"max_inner": 1})
+    np.testing.assert_array_equal(stepped[3], U[3])
+    np.testing.assert_allclose(stepped, exact, rtol=1e-12, atol=1e-15)
+
+
 def test_threaded_row_blocks_give_the_same_products(monkeypatch, sparse_problem):
     from nmfkit import _data, _threads
 

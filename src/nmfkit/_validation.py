@@ -9,6 +9,7 @@ can fit which problem is the solver registry's to say (:func:`nmfkit.solvers.res
 """
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -249,6 +250,15 @@ def check_n_components(n_components, shape, init):
             "Use init='random' or a smaller n_components."
         )
     return n_components
+
+
+def warn_unused_factors(init, W, H, *, stacklevel=2):
+    """RuntimeWarning when W or H are passed to a fit whose ``init`` is not 'custom':
+    they are not used (scikit-learn's rule and message)."""
+    if init != "custom" and (W is not None or H is not None):
+        warnings.warn("When init!='custom', provided W or H are ignored. Set init='custom' "
+                      "to use them as initialization.", RuntimeWarning,
+                      stacklevel=stacklevel + 1)
 
 
 def check_custom_factors(X, W, H, n_components, *, update_H=True):

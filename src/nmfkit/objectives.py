@@ -11,6 +11,7 @@ numbers when the fit is good.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,27 @@ def frobenius_from_products(normX2, WtX, H, WtW, HHt) -> float:
     return 0.5 * max(value, 0.0)
 
 
+#: The rounding error of ``½‖X − WH‖²`` from the trace identity, in units of
+#: ε·½‖X‖²/√(k·min(m, n)) (ε: the machine epsilon of the products with X).
+ROUNDING_FACTOR = 10.0
+
+
+def frobenius_rounding(normX2, eps, k, shape, factor=ROUNDING_FACTOR) -> float:
+    """The rounding error of the Frobenius objective evaluated by the trace identity:
+    ``factor · ε · ½‖X‖² / √(k·min(m, n))``.
+
+    Each term of the identity is about ½‖X‖² when the fit is good, and is rounded at ε
+    of the products' dtype; the errors of the k·min(m, n) products behind it are
+    independent and partly cancel.  Two objectives closer than this cannot be told
+    apart: the solvers accept an extrapolated step only when it gains more (closer, the
+    choice would be made by the rounding, which differs between dense and sparse
+    products of the same X), and the float32 phase of a float64 fit ends when its
+    progress falls below it (:mod:`nmfkit.solvers.precision`).
+    """
+    m, n = shape
+    return factor * float(eps) * 0.5 * float(normX2) / math.sqrt(max(1, k * min(m, n)))
+
+
 def frobenius_from_factors(X, W, H, normX2=None) -> float:
     """``½‖X − WH‖²`` for dense or sparse ``X`` without forming ``WH``."""
     if normX2 is None:
@@ -98,6 +120,11 @@ def _divergence_at(x, y, beta, *, zero_term_apart):
     x log(x/y) − x + y (β = 1, generalised KL) and x/y − log(x/y) − 1 (β = 0, IS)
     (Févotte & Idier 2011, eq. 2).  With ``zero_term_apart`` the part d_β(0|y) is left
     out (the caller adds Σ d_β(0|y) over all entries, which needs no entry of X).
+
+    For β ≤ 0, d_β(0|y) is infinite; an entry x = 0 counts as scikit-learn counts it
+    (``_beta_divergence``: 0^β = 0, and for IS the log term left out), y^β/β for β < 0
+    and −1 for β = 0, so the function returns scikit-learn's number for such X.  No fit
+    sees it: the estimators refuse β ≤ 0 on X with zeros.
     """
     import numpy as _np
 
@@ -108,10 +135,16 @@ def _divergence_at(x, y, beta, *, zero_term_apart):
             xlog = _np.where(x > 0, x * _np.log(_np.where(x > 0, x, 1) / y), 0.0)
         total = float(_np.sum(xlog) - _np.sum(x))
         return total if zero_term_apart else total + float(_np.sum(y))
+    zeros = beta <= 0 and x.size and not x.min() > 0
     if beta == 0:
+        if zeros:
+            positive = x > 0
+            ratio = x[positive] / y[positive]
+            return float(_np.sum(ratio - _np.log(ratio) - 1.0)) - float(x.size - ratio.size)
         ratio = x / y
         return float(_np.sum(ratio - _np.log(ratio) - 1.0))
-    total = float(_np.sum(x ** beta) - beta * _np.dot(x.ravel(), (y ** (beta - 1)).ravel()))
+    x_beta = _np.where(x > 0, _np.where(x > 0, x, 1) ** beta, 0.0) if zeros else x ** beta
+    total = float(_np.sum(x_beta) - beta * _np.dot(x.ravel(), (y ** (beta - 1)).ravel()))
     if not zero_term_apart:
         total += (beta - 1) * float(_np.sum(y ** beta))
     return total / (beta * (beta - 1))
@@ -173,7 +206,29 @@ class BetaData:
                 return _divergence_at(x, y, beta, zero_term_apart=False)
             return _divergence_at(x, y, beta, zero_term_apart=True) + self._zero_sum(W, H, Y)
         part = _divergence_at(self.S.values, Y, beta, zero_term_apart=self.zero_term)
-        return part + (self._zero_sum(W, H) if self.zero_term else 0.0)
+        if self.zero_term:
+            return part + self._zero_sum(W, H)
+        if not self.missing and beta <= 0:
+            part += self._unstored_sum(W, H, Y)
+        return part
+
+    def _unstored_sum(self, W, H, Y) -> float:
+        """Σ d_β(0|WH) over the entries of sparse X that are not stored, for β ≤ 0, as
+        :func:`_divergence_at` counts an entry x = 0 (scikit-learn's convention)."""
+        import numpy as _np
+
+        unstored = self.shape[0] * self.shape[1] - len(self.S.values)
+        if not unstored:
+            return 0.0
+        if self.beta == 0:
+            return -float(unstored)
+        total = 0.0
+        Wn, Hn = _backends.to_numpy(W), _backends.to_numpy(H)
+        for a, b in _data.row_blocks(*self.shape):
+            block = _np.maximum(_np.asarray(Wn[a:b] @ Hn, dtype=_np.float64), EPSILON)
+            total += float(_np.sum(block ** self.beta))
+        stored = _np.maximum(_np.asarray(_backends.to_numpy(Y), dtype=_np.float64), EPSILON)
+        return (total - float(_np.sum(stored ** self.beta))) / self.beta
 
     def _kl(self, Y, W, H) -> float:
         """KL = Σx log x − Σx log y − Σx + Σy: the x-only sums are computed once per fit,
@@ -308,7 +363,9 @@ def beta_divergence(X, W, H, beta, *, missing=False) -> float:
     gives ½‖X − WH‖²_F, β = 1 the generalised Kullback–Leibler divergence, β = 0
     Itakura–Saito; WH is floored at float32's machine epsilon where divided by.  Sparse X
     never has WH formed for β ∈ {1, 2}; with ``missing=True`` NaN (dense) or absent
-    (sparse) entries are left out.
+    (sparse) entries are left out.  For β ≤ 0 the divergence is infinite where X = 0;
+    such entries count as in scikit-learn (0^β = 0, and −1 each for Itakura–Saito),
+    dense or sparse alike.
 
     Parameters
     ----------

@@ -19,7 +19,7 @@ from ..objectives import Penalty
 from .._validation import BETA_NAMES, INIT_NAMES, Interval, Options
 from ..solvers import Settings, SolverParams, names, run
 from ..solvers.anls import nnls
-from ._base import FactorizationBase, fit_context
+from ._base import FactorizationBase, _caller_stacklevel, fit_context
 
 
 #: NMF's parameters and their valid values, read by :func:`nmfkit._validation.check_params`
@@ -239,6 +239,8 @@ class NMF(FactorizationBase):
         y : ignored
         W, H : array-like, optional
             Initial factors for ``init='custom'`` (W may be omitted only with H fixed).
+            With another ``init`` they are not used, and a RuntimeWarning says so (as in
+            scikit-learn).
 
         Returns
         -------
@@ -263,8 +265,8 @@ class NMF(FactorizationBase):
         X = self._validate_X(X, reset=True, allow_nan=masked)
         beta, masked, penalty, solver, settings = self._problem(X)
         _validation.check_data_for_loss(X, beta, masked=masked)
-        init = "custom" if (self.init in ("auto", None) and H is not None and W is not None) \
-            else self.init
+        init = self.init
+        _validation.warn_unused_factors(init, W, H, stacklevel=_caller_stacklevel())
         if init == "custom":
             W0, H0, k = _validation.check_custom_factors(X, W, H, self.n_components)
         else:

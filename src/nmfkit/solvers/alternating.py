@@ -18,9 +18,11 @@ Extrapolation (Ang & Gillis 2019, "Accelerating nonnegative matrix factorization
 algorithms using extrapolation"): after updating H, step further along the last
 change, Ĥ = [H_new + β(H_new − H_prev)]₊, update W from Ĥ, and likewise for W.  The
 objective of every candidate pair is available from products already computed,
-so a step is accepted only when it does not increase the objective; otherwise the
-plain step is taken and β shrinks (β ← β/η, β̄ ← last good β).  The accepted
-sequence is therefore monotone, like the plain method's.
+so a step is accepted only when it lowers the objective by more than the objective's
+rounding (:func:`nmfkit.objectives.frobenius_rounding`: a smaller gain cannot be told
+from rounding, which differs between dense and sparse products of the same X);
+otherwise the plain step is taken and β shrinks (β ← β/η, β̄ ← last good β).  The
+accepted sequence is therefore monotone, like the plain method's.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import sys
 import numpy as np
 
 from .. import _backends, _data, _sums, _threads
+from ..objectives import frobenius_rounding
 from .result import SolverResult
 
 # Ang & Gillis 2019, section 3: growth factors and restart shrink factor.
@@ -220,10 +223,14 @@ def run(X, W, H, *, params, monitor, update):
     shared = {"max_inner": settings.max_inner, "inner_alpha": settings.inner_alpha,
               "inner_delta": settings.inner_delta, "nnz": nnz, "sparse": sparse}
     exact = sparse and not params.penalty.active
+    # An extrapolated step is kept only if it gains more than the objective's rounding
+    # (module docstring).
+    margin = frobenius_rounding(normX2, _backends.namespace(W, H).finfo(W.dtype).eps,
+                                H.shape[0], X.shape)
     X = _data.operand(X, min_nnz=settings.split_min_nnz)  # large sparse X: all cores
     if lean(X, W, params):
         result = _run_lean(X, W, H, normX2, params=params, monitor=monitor, update=update,
-                           shared=shared, extrapolate=extrapolate)
+                           shared=shared, extrapolate=extrapolate, margin=margin)
         if exact:
             result.divergence = result.loss
         return result
@@ -278,9 +285,10 @@ def run(X, W, H, *, params, monitor, update):
         loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
         if extrapolate and H_hat is not H_new:
-            beta, beta_max, beta_good = next_beta(loss_new <= loss, beta, beta_max, beta_good)
-            if loss_new > loss:
-                # The extrapolated H hurt: take the plain step instead (β has shrunk).
+            accepted = loss_new <= loss - margin
+            beta, beta_max, beta_good = next_beta(accepted, beta, beta_max, beta_good)
+            if not accepted:
+                # The extrapolated H did not help: take the plain step instead (β has shrunk).
                 H_hat = H_new
                 HHt = _sums.gram64(H_hat)
                 B_W = _data.H_times_Xt(H_hat, X)
@@ -288,7 +296,7 @@ def run(X, W, H, *, params, monitor, update):
                 WtW_new = _sums.gram64(Wt_new)
                 loss_new = _loss(normX2, B_W, Wt_new, WtW_new, HHt, pen, H_hat)
 
-        # --- extrapolate W, kept only if it does not increase the objective ----
+        # --- extrapolate W, kept only if it lowers the objective (beyond rounding) --
         Wt_next, WtW_next, loss_next = Wt_new, WtW_new, loss_new
         if extrapolate and Wt_prev is not None:
             # Wt_prev is replaced below, so its buffer can take the candidate, unless it
@@ -296,7 +304,7 @@ def run(X, W, H, *, params, monitor, update):
             reuse = Wt_prev is not Wt
             loss_hat, WtW_hat = _extrapolated_loss(normX2, B_W, Wt_new, Wt_prev, beta, HHt,
                                                    pen, H_hat, out=Wt_prev if reuse else None)
-            if loss_hat <= loss_new:
+            if loss_hat <= loss_new - margin:
                 if reuse:
                     Wt_hat = Wt_prev
                 else:
@@ -342,7 +350,8 @@ def _held_elsewhere(W, monitor) -> bool:
     return sys.getrefcount(W) > ours
 
 
-def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
+def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate,
+              margin=0.0):
     """The alternating loop for a large sparse X and a tall W, in the memory of one W.
 
     W is m x k, row-major (the caller's is copied once) and updated in place, row block
@@ -356,7 +365,8 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
     array.
 
     Extrapolation of H as in :func:`run` (Ang & Gillis 2019): the W update from the
-    extrapolated Ĥ is kept if the pair's objective is no higher than the last.  If not,
+    extrapolated Ĥ is kept if the pair's objective is below the last by more than its
+    rounding.  If not,
     the update is redone from the plain H, starting from the W just computed (the one
     before it is gone: keeping it would take a second copy of W), and repeated, up to
     :data:`LEAN_REDOS` times, until the objective is no higher than the last.  The
@@ -420,7 +430,7 @@ def _run_lean(X, W, H, normX2, *, params, monitor, update, shared, extrapolate):
                 HHt = _sums.gram64(H_hat)
                 loss_new, WtW_new = update_W(W, H_hat, HHt, out)
                 if H_hat is not H_new:
-                    accepted = loss_new <= loss
+                    accepted = loss_new <= loss - margin
                     beta, beta_max, beta_good = next_beta(accepted, beta, beta_max, beta_good)
                     if not accepted:  # the extrapolated H hurt: redo from the plain one
                         H_hat = H_new

@@ -25,9 +25,10 @@ def hals_sweep(U, A, B, inv, *, l1=0.0, order=None) -> float:
     """One in-place Gauss–Seidel sweep over the rows of U; returns ‖ΔU‖².
 
     Minimises ½⟨U, AU⟩ − ⟨B − l1, U⟩ over U ≥ 0 row by row (A: k x k, B, U: k x r);
-    ``inv[j]`` is 1 / a_jj, or 0 for a row with a zero diagonal (a vanished component:
-    its row is undetermined and stays).  Columns of U are independent, so the sweep
-    runs on cache-sized column blocks (:func:`nmfkit._threads.map_column_blocks`).
+    ``inv[j]`` is 1 / a_jj, or 0 for a vanished component (a_jj zero up to rounding,
+    see :func:`update`: its row is undetermined and stays).  Columns of U are
+    independent, so the sweep runs on cache-sized column blocks
+    (:func:`nmfkit._threads.map_column_blocks`).
     """
     xp = _backends.namespace(U, A, B)
     rows = range(U.shape[0]) if order is None else order
@@ -55,7 +56,9 @@ def update(U, A, B, l1, l2, state):
     if l2:
         A = A + l2 * _backends.eye_like(k, A)
     diag = xp.linalg.diagonal(A)
-    live = diag > 0
+    # A component whose row of the other factor is zero up to rounding (a_jj at most ε²
+    # of the largest) has vanished: its step would divide rounding errors by a_jj.
+    live = diag > float(xp.finfo(A.dtype).eps) ** 2 * float(xp.max(diag))
     inv = [float(v) for v in xp.where(live, 1 / xp.where(live, diag, 1), 0)]
     rng = state.get("rng")
 

@@ -35,10 +35,10 @@ solvers whose registry record says ``mixed_precision`` run through
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 
 from .. import _backends
+from ..objectives import frobenius_rounding
 
 
 def applies(X, W, H, settings) -> bool:
@@ -64,7 +64,8 @@ def float32_first(solve, X, W, H, *, params, monitor):
         return solve(X, W, H, params=params, monitor=monitor)
     normX2 = params.squared_norm(X)
     params = dataclasses.replace(params, squared_norm_X=normX2)
-    noise = settings.precision_noise_factor * 2.0 ** -23 * 0.5 * normX2 / math.sqrt(H.shape[0] * min(X.shape))
+    noise = frobenius_rounding(normX2, 2.0 ** -23, H.shape[0], X.shape,
+                               factor=settings.precision_noise_factor)
     first = _Phase(monitor, dtype=W.dtype, noise=noise,
                    switch_tol=settings.precision_switch_tol)
     try:

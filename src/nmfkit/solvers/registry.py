@@ -290,9 +290,11 @@ def _problem_text(beta, masked, orthogonal):
     return text
 
 
-def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=None):
+def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=None,
+             stand_ins=()):
     """Why ``solver`` cannot fit the problem (a clause naming the unmet need), or None;
-    ``who`` names the solver as the user asked for it."""
+    ``who`` names the solver as the user asked for it; ``stand_ins``, when given, are the
+    solvers that name runs (the named one first): the losses it is said to fit are theirs."""
     who = f"solver={(who or solver.name)!r}"
     if bool(orthogonal) != solver.orthogonal:
         if orthogonal:
@@ -300,10 +302,12 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
                     f"the factor exactly orthogonal; {who} cannot keep the constraint")
         return f"{who} fits orthogonal NMF only (pass orthogonal='W' or 'H')"
     if not solver.fits_loss(beta, masked):
-        if masked and not solver.masked_losses:
+        losses = _losses_of(stand_ins or (solver,), masked)
+        if losses == ANY:  # a stand-in fits this β: it failed for another reason
+            losses = _losses_of((solver,), masked)
+        if masked and not losses:
             return (f"missing='mask' needs a solver that fits observed entries only; "
                     f"{who} fits every entry")
-        losses = solver.masked_losses if masked else solver.losses
         if tuple(float(b) for b in losses) == (2.0,):
             return f"{who} fits the Frobenius loss only" + (" with missing='mask'" if masked else "")
         return (f"{who} fits {_loss_text(losses)} only" + (" with missing='mask'" if masked else "")
@@ -317,6 +321,17 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
     if backend not in solver.backends:
         return f"{who} runs on {', '.join(solver.backends)} arrays only, not {backend}"
     return None
+
+
+def _losses_of(solvers, masked):
+    """The losses any of ``solvers`` fits (ANY if one fits every β), in their order."""
+    out = []
+    for s in solvers:
+        losses = s.masked_losses if masked else s.losses
+        if losses == ANY:
+            return ANY
+        out += [float(b) for b in losses if float(b) not in out]
+    return tuple(out)
 
 
 def resolve(solver="auto", *, problem="nmf", beta=2.0, masked=False, orthogonal=None,
@@ -343,7 +358,8 @@ def resolve(solver="auto", *, problem="nmf", beta=2.0, masked=False, orthogonal=
         candidates = [named] + [s for s in _of(kind) if named.name in s.answers_to]
     reasons = []
     for candidate in candidates:
-        reason = _why_not(candidate, *problem, who=None if solver == "auto" else solver)
+        reason = _why_not(candidate, *problem, who=None if solver == "auto" else solver,
+                          stand_ins=() if solver == "auto" else candidates)
         if reason is None:
             return candidate
         reasons.append((candidate, reason))
