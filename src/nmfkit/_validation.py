@@ -9,6 +9,7 @@ can fit which problem is the solver registry's to say (:func:`nmfkit.solvers.res
 """
 from __future__ import annotations
 
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -133,8 +134,9 @@ def _first_position(mask):
     return np.unravel_index(flat, mask.shape)
 
 
-def check_values(X, *, what="X", allow_nan=False):
-    """Raise ValueError for negative, NaN or infinite entries of a validated matrix."""
+def check_values(X, *, what="X", allow_nan=False, who="NMF"):
+    """Raise ValueError for negative, NaN or infinite entries of a validated matrix;
+    ``who`` names the estimator the data were passed to."""
     if sp.issparse(X):
         values, rows, cols = X.data, _LazyCoordinates(X, "row"), _LazyCoordinates(X, "col")
     else:
@@ -155,7 +157,7 @@ def check_values(X, *, what="X", allow_nan=False):
                   "impute them, or pass missing='mask' to fit on the observed entries only")
         raise ValueError(
             f"Input {what} contains {int(mask.sum())} {kind} value(s) (first at row {r}, "
-            f"column {c}); NMF needs finite values — {advice}."
+            f"column {c}); {who} needs finite values — {advice}."
         )
     with np.errstate(invalid="ignore"):
         negative = values < 0
@@ -164,9 +166,9 @@ def check_values(X, *, what="X", allow_nan=False):
         first = values[r, c] if at is None else values[at]
         count = int(negative.sum())
         raise ValueError(
-            f"Negative values in data passed to NMF ({what}): {count} negative "
+            f"Negative values in data passed to {who} ({what}): {count} negative "
             f"{'entry' if count == 1 else 'entries'} (first at row {r}, column {c}, value "
-            f"{first:.6g}); NMF needs {what} >= 0 "
+            f"{first:.6g}); {who} needs {what} >= 0 "
             "— shift or clip the data, or use missing='mask' for unknown entries."
         )
 
@@ -205,9 +207,8 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
     """
     from sklearn.utils.validation import validate_data
 
-    if _is_complex(X):
-        raise ValueError("Complex data not supported: NMF needs real, non-negative X; "
-                         "pass np.abs(X) or the real part.")
+    who = type(estimator).__name__
+    check_form(X, who)
     try:
         X = validate_data(
             estimator, X, reset=reset,
@@ -216,16 +217,76 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
             ensure_all_finite=False,
         )
     except (TypeError, ValueError) as exc:
-        text = str(exc)
-        if "convert" in text or "argument must be" in text:
-            # Keep scikit-learn's wording (its checks match on it) and add what to do.
-            raise type(exc)(f"{text}. NMF needs numeric X: encode categorical columns "
-                            "(e.g. with OneHotEncoder) or drop text columns.") from exc
+        raise_with_numeric_advice(exc, who)
         raise
     if sp.issparse(X):
         X.sum_duplicates()
-    check_values(X, allow_nan=allow_nan)
+    check_values(X, allow_nan=allow_nan, who=who)
     return X
+
+
+def check_form(X, who):
+    """What scikit-learn's array checks report poorly, reported before them: complex
+    values and ragged rows."""
+    if _is_complex(X):
+        raise ValueError(f"Complex data not supported: {who} needs real, non-negative X; "
+                         "pass np.abs(X) or the real part.")
+    check_not_ragged(X, who)
+
+
+def raise_with_numeric_advice(exc, who):
+    """Re-raise scikit-learn's 'could not convert' error with what to do; other errors
+    are left to the caller."""
+    text = str(exc)
+    if "convert" in text or "argument must be" in text:
+        # Keep scikit-learn's wording (its checks match on it) and add what to do.
+        raise type(exc)(f"{text}. {who} needs numeric X: encode categorical columns "
+                        "(e.g. with OneHotEncoder) or drop text columns.") from exc
+
+
+def check_not_ragged(X, who):
+    """A list of rows of different lengths names the first short or long row (NumPy's
+    own message speaks of 'an inhomogeneous shape')."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return
+    lengths = [len(row) if isinstance(row, (list, tuple, np.ndarray)) else None for row in X]
+    if None in lengths or len(set(lengths)) == 1:
+        return
+    first = next(i for i, n in enumerate(lengths) if n != lengths[0])
+    raise ValueError(f"X is ragged: row 0 has {lengths[0]} values but row {first} has "
+                     f"{lengths[first]}; {who} needs a rectangular matrix, every row the "
+                     "same length.")
+
+
+def warn_if_all_zero(X, who):
+    """A matrix of zeros has nothing to factorize: the fit returns zero factors, and says
+    so rather than a silent 'converged'."""
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0 or not np.any(data):
+        warnings.warn(f"X is all zeros: {who} has nothing to factorize, and its factors are "
+                      "zero.", UserWarning, stacklevel=3)
+
+
+#: The largest factors and Gram matrices a fit may ask for, as a share of the machine's
+#: memory, before it refuses n_components (a typo such as 10**6 must fail fast, not swap).
+MAX_FACTOR_MEMORY_SHARE = 0.5
+
+
+def check_factor_memory(k, shape, itemsize=8, who="NMF"):
+    """Refuse a rank whose factors (m·k + k·n) and k x k Gram matrices would not fit in
+    half of the machine's memory, before any allocation."""
+    m, n = shape
+    need = itemsize * (k * (m + n) + 2 * k * k)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: no bound known
+        return
+    if need > MAX_FACTOR_MEMORY_SHARE * total:
+        raise ValueError(
+            f"n_components={k} needs {need / 2**30:,.1f} GiB for the factors of a "
+            f"{m} x {n} matrix, more than half of this machine's {total / 2**30:,.1f} GiB; "
+            f"{who} fits k up to min(n_samples, n_features) = {min(m, n)} usefully — pass a "
+            "smaller n_components.")
 
 
 def _is_complex(X):
@@ -243,6 +304,7 @@ def check_n_components(n_components, shape, init):
     m, n = shape
     if n_components in (None, "auto"):
         return n
+    check_factor_memory(n_components, shape)
     if init in ("nndsvd", "nndsvda", "nndsvdar") and n_components > min(m, n):
         raise ValueError(
             f"init='{init}' can only be used when n_components <= min(n_samples, n_features) "

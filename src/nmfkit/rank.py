@@ -48,7 +48,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from . import _data, metrics
-from ._validation import beta_value, check_data_for_loss
+from ._validation import beta_value, check_data_for_loss, check_form, raise_with_numeric_advice
 from .estimators._base import hard_labels
 from .estimators.nmf import NMF
 from .objectives import Penalty, beta_divergence
@@ -513,9 +513,14 @@ def _check_methods(method):
 
 
 def _check_X(X):
-    X = check_array(X, accept_sparse=("csr", "csc", "coo"), dtype=[np.float64, np.float32],
-                    ensure_all_finite=False, ensure_min_samples=2, ensure_min_features=2,
-                    input_name="X")
+    check_form(X, "select_rank")
+    try:
+        X = check_array(X, accept_sparse=("csr", "csc", "coo"),
+                        dtype=[np.float64, np.float32], ensure_all_finite=False,
+                        ensure_min_samples=2, ensure_min_features=2, input_name="X")
+    except (TypeError, ValueError) as exc:
+        raise_with_numeric_advice(exc, "select_rank")
+        raise
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         if not X.has_canonical_format:

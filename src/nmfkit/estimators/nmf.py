@@ -273,6 +273,7 @@ class NMF(FactorizationBase):
             k = _validation.check_n_components(self.n_components, X.shape, init)
             init = resolve_init(init, k, X.shape, orthogonal=self.orthogonal)
         X_init = _masked_zero_filled(X) if masked else X
+        _validation.warn_if_all_zero(X_init, "NMF")
         normX2 = _sums.squared_norm(X_init)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
                               shuffle=self.shuffle, random_state=self.random_state,

@@ -193,6 +193,7 @@ class SymmetricNMF(FactorizationBase):
             raise ValueError(f"n_components={k} is larger than the number of nodes ({n}); "
                              f"pass n_components <= {n}.")
         solver = self._resolve_solver(A)
+        _validation.warn_if_all_zero(A, "SymmetricNMF")
         self.degrees_ = _degrees(A)
         if self.normalize:
             scale = _inverse_sqrt(self.degrees_)

@@ -276,6 +276,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
     def _fit(self, X):
         X, nodes, graph = self._matrix(X)
         symmetric, k, l, solver = self._problem(X, graph)
+        _validation.warn_if_all_zero(X, "TriNMF")
         normX2 = _sums.squared_norm(X)
         params = SolverParams(max_iter=self.max_iter, random_state=self.random_state,
                               squared_norm_X=normX2,

@@ -1,0 +1,113 @@
+"""Bad input to every public entry point gets a clear error before any work.
+
+``CASES`` is the table of docs/errors.md: one row per (entry point, bad input), with the
+exception and the words the message must hold.  ``test_the_table_in_the_docs_is_this_one``
+keeps the page and the tests the same table.
+"""
+import re
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import nmfkit
+from nmfkit import NMF, SymmetricNMF, TriNMF, select_rank
+
+RNG = np.random.default_rng(0)
+GOOD = RNG.random((6, 5))
+SQUARE = GOOD[:5] @ GOOD[:5].T
+
+BAD_DATA = {
+    "negative values": (-GOOD, ValueError, r"Negative values in data passed to {who}.*first at "
+                                           r"row 0, column 0"),
+    "NaN": (np.where(GOOD > 0.9, np.nan, GOOD), ValueError, r"4 NaN .*first at row 1, column 0"),
+    "infinity": (np.where(GOOD > 0.9, np.inf, GOOD), ValueError, r"4 infinite .*row 1, column 0"),
+    "no rows": (np.empty((0, 5)), ValueError, r"0 sample\(s\)"),
+    "1-D": (GOOD[0], ValueError, r"Expected 2D array, got 1D array"),
+    "3-D": (GOOD[None], ValueError, r"dim 3"),
+    "ragged rows": ([[1.0, 2.0], [3.0]], ValueError, r"ragged: row 0 has 2 values but row 1 "
+                                                     r"has 1"),
+    "text": ([["a", "b"], ["c", "d"]], ValueError, r"could not convert string to float: 'a'\. "
+                                                   r"{who} needs numeric X"),
+    "complex numbers": (GOOD + 1j, ValueError, r"Complex data not supported: {who} needs real"),
+}
+
+
+def _fit(estimator):
+    return lambda X: estimator.fit(X)
+
+
+ENTRY_POINTS = {
+    "NMF.fit": _fit(NMF(2, max_iter=20)),
+    "SymmetricNMF.fit": _fit(SymmetricNMF(2, max_iter=20)),
+    "TriNMF.fit": _fit(TriNMF(2, max_iter=20)),
+    "select_rank": lambda X: select_rank(X, ranks=[1, 2], max_iter=20),
+}
+WHO = {"NMF.fit": "NMF", "SymmetricNMF.fit": "SymmetricNMF", "TriNMF.fit": "TriNMF",
+       "select_rank": "select_rank"}
+
+CASES = []
+for entry, call in ENTRY_POINTS.items():
+    for kind, (X, error, message) in BAD_DATA.items():
+        if entry == "select_rank" and kind == "negative values":
+            message = r"X has 30 negative entries \(first at row 0, column 0"
+        CASES.append((entry, kind, (lambda call=call, X=X: call(X)), error,
+                      message.replace("{who}", WHO[entry])))
+
+_fitted = NMF(2, max_iter=20).fit(GOOD)
+CASES += [
+    ("NMF", "n_components=0", lambda: NMF(0).fit(GOOD), ValueError,
+     r"'n_components' parameter of NMF must be an int in the range \[1, inf\)"),
+    ("NMF", "huge n_components", lambda: NMF(10**6).fit(GOOD), ValueError,
+     r"n_components=1000000 needs .* GiB .* pass a smaller n_components"),
+    ("NMF.transform", "wrong number of columns", lambda: _fitted.transform(GOOD[:, :3]),
+     ValueError, r"X has 3 features, but NMF is expecting 5 features"),
+    ("NMF", "unknown solver", lambda: NMF(2, solver="magic").fit(GOOD), ValueError,
+     r"'solver' parameter of NMF must be"),
+    ("SymmetricNMF.fit", "non-square matrix", lambda: SymmetricNMF(2).fit(GOOD), ValueError,
+     r"square symmetric matrix .* got shape \(6, 5\)"),
+    ("SymmetricNMF.fit", "non-symmetric matrix", lambda: SymmetricNMF(2).fit(np.triu(SQUARE)),
+     ValueError, r"largest asymmetry"),
+    ("SymmetricNMF.fit", "directed graph", lambda: SymmetricNMF(2).fit(nx.DiGraph([(0, 1)])),
+     ValueError, r"directed graph.*to_undirected\(\)"),
+    ("SymmetricNMF.fit", "negative edge weight",
+     lambda: SymmetricNMF(1).fit(nx.Graph([(0, 1, {"weight": -1.0}), (1, 2)])), ValueError,
+     r"edge \(0, 1\) of the graph has .weight. = -1"),
+    ("TriNMF.fit", "more row clusters than rows", lambda: TriNMF(7).fit(GOOD), ValueError,
+     r"n_row_clusters=7 is larger than n_samples=6"),
+    ("select_rank", "all zeros", lambda: select_rank(np.zeros((6, 5)), ranks=[1, 2]),
+     ValueError, r"X is all zeros"),
+    ("select_rank", "unknown method", lambda: select_rank(GOOD, ranks=[1, 2], method="guess"),
+     ValueError, r"guess"),
+    ("load", "no such file", lambda: nmfkit.load("no-such-model.nmf"), FileNotFoundError,
+     r"No model file at 'no-such-model.nmf'"),
+]
+
+
+@pytest.mark.parametrize("entry, kind, call, error, message", CASES,
+                         ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_bad_input_gets_a_clear_error(entry, kind, call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_all_zero_data_gives_zero_factors_and_a_warning():
+    for estimator in (NMF(2), SymmetricNMF(2), TriNMF(2, init="random")):
+        with pytest.warns(UserWarning, match="X is all zeros"):
+            estimator.fit(np.zeros((5, 5)))
+        assert not np.any(estimator.components_)
+
+
+def _doc_rows():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    rows = set()
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3:
+            rows.add((cells[0].strip("`"), cells[1]))
+    return rows
+
+
+def test_the_table_in_the_docs_is_this_one():
+    assert _doc_rows() == {(entry, kind) for entry, kind, *_ in CASES}
