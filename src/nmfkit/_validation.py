@@ -222,7 +222,30 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
     if sp.issparse(X):
         X.sum_duplicates()
     check_values(X, allow_nan=allow_nan, who=who)
+    if X.dtype == np.float32 and not float32_holds(X):
+        X = X.astype(np.float64)
     return X
+
+
+#: float32 keeps ‖X‖², the Gram matrices and the products with X finite and normal for
+#: data of largest magnitude within these bounds (its range is about 1e±38).
+FLOAT32_SAFE_MAX_SQUARED_SUM = 1e30
+FLOAT32_SAFE_MIN_MAX = 1e-15
+
+
+def float32_holds(X) -> bool:
+    """Whether a float32 X can be fitted in float32: the squares of its entries, summed
+    over all of them, neither overflow nor underflow float32.  Outside, the fit runs in
+    float64 (the factors are then float64): with entries near 1e30 ‖X‖² is infinite in
+    float32, and with entries near 1e-30 the Gram matrices vanish."""
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return True
+    largest = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if largest == 0.0:
+        return True
+    return (largest >= FLOAT32_SAFE_MIN_MAX
+            and largest * largest * values.size <= FLOAT32_SAFE_MAX_SQUARED_SUM)
 
 
 def check_form(X, who):
