@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test bench clean browser docs test-oldest
+.PHONY: demo test bench clean browser docs test-oldest fuzz
 
 $(VENV)/.demo-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ browser:
 
 test: $(VENV)/.test-installed browser
 	$(PY) -m pytest -n 2 -q
+
+# The property tests with many fresh examples (tests/conftest.py's "fuzz" profile).
+fuzz: $(VENV)/.test-installed
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 -q tests/test_fuzz.py tests/test_beta.py tests/test_apps.py
 
 # The oldest versions nmfkit declares: a venv of its own, .venv-oldest, with the core
 # dependencies pinned to exactly the `>=` floors of pyproject.toml's dependencies (the

@@ -12,6 +12,8 @@ from hypothesis import settings
 # HYPOTHESIS_PROFILE=explore make test
 settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
+# make fuzz: many fresh examples for tests/test_fuzz.py (and every other property test).
+settings.register_profile("fuzz", max_examples=2000, derandomize=False, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 SOLVERS = ["hals", "mu", "als", "anls", "pgd"]

@@ -56,3 +56,14 @@ def test_float32_beyond_its_range_is_fitted_in_float64():
     model = NMF(2, max_iter=50, random_state=0).fit(DATA["float32 huge"])
     assert model.components_.dtype == np.float64
     assert NMF(2, max_iter=5).fit(_base.astype(np.float32)).components_.dtype == np.float32
+
+
+@pytest.mark.parametrize("solver", ["mu", "als", "anls"])
+def test_a_rank_deficient_float32_gram_is_solved(solver):
+    """Regression (found by tests/test_fuzz.py): one non-zero in a float32 X with k = 3
+    made the k x k system exactly singular, as the ridge that keeps it invertible was
+    below float32's rounding."""
+    X = np.zeros((4, 8), np.float32)
+    X[3, 5] = 0.9699254
+    model = NMF(3, solver=solver, max_iter=1, tol=0, random_state=1).fit(X)
+    assert np.isfinite(model.components_).all()

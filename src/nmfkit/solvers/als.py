@@ -21,7 +21,9 @@ def update(U, A, B, l1, l2, state):
     xp = _backends.namespace(U, A, B)
     k = A.shape[0]
     trace = float(xp.sum(xp.linalg.diagonal(A))) if hasattr(xp, "linalg") else 0.0
-    A = A + (l2 + RIDGE * max(trace, 1e-30) / k) * _backends.eye_like(k, A)
+    # At least 10 ε of the dtype: a smaller ridge is rounded away in float32.
+    ridge = max(RIDGE, 10 * float(xp.finfo(A.dtype).eps))
+    A = A + (l2 + ridge * max(trace, 1e-30) / k) * _backends.eye_like(k, A)
     rhs = B - l1 if l1 else B
     return _backends.clip_nonnegative_(xp.linalg.solve(A, rhs))
 

@@ -54,8 +54,11 @@ def nnls(A, B, passive=None, *, l1=0.0, l2=0.0):
         A = A + l2 * _backends.eye_like(k, A)
     if l1:
         B = B - l1
-    # A vanished component (zero row/column of A) makes the system singular on it.
-    A = A + 1e-12 * float(xp.max(xp.abs(A)) + 1e-300) * _backends.eye_like(k, A)
+    # A vanished or repeated component (a zero, or rank-deficient, A) makes the system
+    # singular; a ridge of 1e-12 of A's scale removes that, and at least 10 ε of the
+    # dtype so that it is not rounded away in float32.
+    ridge = max(1e-12, 10 * float(xp.finfo(A.dtype).eps))
+    A = A + ridge * float(xp.max(xp.abs(A)) + 1e-300) * _backends.eye_like(k, A)
     itemsize = 8 if A.dtype == xp.float64 else 4
     chunk = max(1, int(CHUNK_BYTES // (itemsize * k * k * 2)))
     out = xp.zeros((k, r), dtype=B.dtype, device=_backends.device(B))
