@@ -218,6 +218,10 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
         )
     except (TypeError, ValueError) as exc:
         raise_with_numeric_advice(exc, who)
+        if not reset and "features" in str(exc):
+            # Bad values are the first thing to report, whatever the width (as
+            # scikit-learn's estimators do).
+            _check_values_of_any_width(X, allow_nan, who)
         raise
     if sp.issparse(X):
         X.sum_duplicates()
@@ -246,6 +250,16 @@ def float32_holds(X) -> bool:
         return True
     return (largest >= FLOAT32_SAFE_MIN_MAX
             and largest * largest * values.size <= FLOAT32_SAFE_MAX_SQUARED_SUM)
+
+
+def _check_values_of_any_width(X, allow_nan, who):
+    """:func:`check_values` on X as it came, when X's width is also wrong."""
+    try:
+        values = X if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return
+    if values.ndim == 2:
+        check_values(values, allow_nan=allow_nan, who=who)
 
 
 def check_form(X, who):
