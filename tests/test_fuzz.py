@@ -86,8 +86,8 @@ def test_the_fuzz_profile_exists():
     "Found by the fuzz profile, not fixed yet: Newton-CD for KL takes a projected Newton "
     "step with no safeguard; on f(u) = a·u − b·log(u) a start above twice the optimum "
     "sends the target below 0 and the projection to 0, and the objective rises. A "
-    "safeguard (e.g. halving instead of projecting when the target is negative) changes "
-    "the sparsity of KL fits and needs the KL speed benchmark rerun."))
+    "safeguard that bounds a step down by the multiplicative (majorisation) step keeps "
+    "every step monotone, but slowed the KL benchmark problem: to be designed."))
 def test_newton_cd_kl_never_raises_the_objective_from_a_random_start():
     rng = np.random.default_rng(0)
     X = rng.random((20, 10))
