@@ -1,4 +1,5 @@
 """save → load round trips; damaged, foreign and future files are refused clearly."""
+import io
 import json
 import os
 import pickle
@@ -122,3 +123,60 @@ def test_orthogonal_model_round_trip(tmp_path):
     loaded = nmfkit.load(tmp_path / "o.nmf")
     assert loaded.orthogonality_ == model.orthogonality_
     assert loaded.orthogonal == "H"
+
+
+def _rewrite_member(path, name, data):
+    """Copy the archive at ``path`` with member ``name`` (a .npy) replaced by ``data``."""
+    members = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            members[info.filename] = archive.read(info)
+    members[name + ".npy"] = data
+    with zipfile.ZipFile(path, "w") as archive:
+        for filename, content in members.items():
+            archive.writestr(filename, content)
+
+
+def test_a_crafted_huge_shape_is_refused_before_any_allocation(tmp_path, fitted):
+    """A .npy header claiming 10¹⁵ float64 values in a member of a few bytes: load must
+    refuse it from the header, not ask NumPy for 8 PB first."""
+    import tracemalloc
+
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 10**6)})
+    buffer.write(b"\0" * 64)
+    _rewrite_member(path, "components_", buffer.getvalue())
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"claims shape \(1000000000, 1000000\)"):
+            nmfkit.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+
+
+def test_arrays_that_disagree_with_the_metadata_are_refused(tmp_path, fitted):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((3, 5)))  # the model has 4 components
+    _rewrite_member(path, "components_", buffer.getvalue())
+    with pytest.raises(ValueError, match=r"components_ has shape \(3, 5\) but the metadata says"):
+        nmfkit.load(path)
+
+
+def test_complex_arrays_are_refused(tmp_path, fitted):
+    model, _ = fitted
+    path = tmp_path / "model.nmf"
+    model.save(path)
+    buffer = io.BytesIO()
+    np.save(buffer, model.components_.astype(complex))
+    _rewrite_member(path, "components_", buffer.getvalue())
+    with pytest.raises(ValueError, match="not real numbers"):
+        nmfkit.load(path)

@@ -79,6 +79,14 @@ def save(model, path, extras=None):
     }
     arrays["__metadata__"] = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
 
+    write_archive(path, arrays)
+
+
+def write_archive(path, arrays):
+    """Write ``arrays`` as an ``.npz`` archive at ``path`` atomically: into a temporary file
+    in the same folder, flushed to disk, then renamed over ``path`` (a rename within one
+    file system is atomic), so a reader finds the old file or the new one, never half of
+    one; on any failure the temporary file is removed and the old file is untouched."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".nmfkit-", suffix=".tmp", dir=folder)
@@ -92,6 +100,70 @@ def save(model, path, extras=None):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_archive(path, fmt, what, rewrite):
+    """(metadata, arrays) of an archive written by :func:`write_archive` whose metadata
+    names format ``fmt``; ``what`` names the file for messages ("model", "checkpoint") and
+    ``rewrite`` says how to make a good one.
+
+    Nothing is executed (``allow_pickle=False``), and no member is read before its header
+    is checked against the archive's directory: a ``.npy`` header claiming a shape larger
+    than the bytes stored would otherwise make NumPy allocate that shape first.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No {what} file at {path!r}.")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != _ZIP_MAGIC:
+        raise ValueError(f"{path!r} is not an nmfkit {what} file (expected a .npz archive "
+                         f"written by {rewrite}).")
+    broken = (f"{path!r} is truncated or corrupted and cannot be read as an nmfkit {what}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {info.filename[:-4]: info for info in archive.infolist()
+                     if info.filename.endswith(".npy")}
+            if "__metadata__" not in names:
+                raise ValueError(f"{path!r} is a NumPy archive but not an nmfkit {what} file "
+                                 "(no nmfkit metadata inside).")
+            arrays = {name: _read_member(archive, info, broken)
+                      for name, info in names.items()}
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{broken} ({exc}); write it again with {rewrite}.") from exc
+    try:
+        metadata = json.loads(arrays.pop("__metadata__").tobytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{broken} (its metadata is not JSON: {exc}); write it again with "
+                         f"{rewrite}.") from exc
+    if not isinstance(metadata, dict) or metadata.get("format") != fmt:
+        found = metadata.get("format") if isinstance(metadata, dict) else None
+        raise ValueError(f"{path!r} is not an nmfkit {what} file (format {found!r}).")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{path!r} was written in {what} format version {version}, newer "
+                         f"than this nmfkit reads ({FORMAT_VERSION}); upgrade nmfkit "
+                         "(pip install -U nmfkit).")
+    return metadata, arrays
+
+
+def _read_member(archive, info, broken):
+    """One ``.npy`` member, after checking that its header's shape fits in its stored size."""
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        if dtype.hasobject:
+            raise ValueError(f"{broken}: member {info.filename!r} holds Python objects, which "
+                             "nmfkit never writes.")
+        needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if needed > info.file_size:
+            raise ValueError(f"{broken}: member {info.filename!r} claims shape {shape} "
+                             f"({needed} bytes) but stores {info.file_size} bytes.")
+    with archive.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
 
 
 def load(path):
@@ -130,34 +202,11 @@ def load(path):
     True
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No model file at {path!r}.")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic != _ZIP_MAGIC:
-        raise ValueError(f"{path!r} is not an nmfkit model file (expected a .npz archive "
-                         "written by model.save()).")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "__metadata__" not in archive.files:
-                raise ValueError(f"{path!r} is a NumPy archive but not an nmfkit model file "
-                                 "(no nmfkit metadata inside).")
-            metadata = json.loads(archive["__metadata__"].tobytes().decode("utf-8"))
-            contents = {name: archive[name] for name in archive.files if name != "__metadata__"}
-    except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path!r} is truncated or corrupted and cannot be read as an nmfkit "
-                         f"model ({exc}); write it again with model.save().") from exc
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not an nmfkit model file (format "
-                         f"{metadata.get('format')!r}).")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(f"{path!r} was written in model format version {version}, newer than "
-                         f"this nmfkit reads ({FORMAT_VERSION}); upgrade nmfkit "
-                         "(pip install -U nmfkit).")
+    metadata, contents = read_archive(path, FORMAT, "model", "model.save()")
     cls = MODEL_CLASSES.get(metadata.get("class"))
     if cls is None:
         raise ValueError(f"{path!r} holds an unknown model class {metadata.get('class')!r}.")
+    _check_contents(path, metadata, contents)
     valid = cls._get_param_names()  # from the signature: no default construction needed
     model = cls(**{k: v for k, v in metadata["params"].items() if k in valid and v is not None})
     for name, value in metadata["attributes"].items():
@@ -172,3 +221,31 @@ def load(path):
     model.extras_ = {name[len("extra/"):]: value for name, value in contents.items()
                      if name.startswith("extra/")}
     return model
+
+
+def _check_contents(path, metadata, contents):
+    """The arrays agree with the metadata: every array is real numbers or text, and the
+    components, feature names and loss curve have the sizes the attributes state."""
+    attributes = metadata.get("attributes") or {}
+    problem = None
+    for name, value in contents.items():
+        if name.startswith("extra/") or value.dtype.kind == "U":
+            continue
+        if value.dtype.kind not in "fiub":
+            problem = f"array {name!r} is of dtype {value.dtype}, not real numbers"
+            break
+    components = contents.get("components_")
+    k, n = attributes.get("n_components_"), attributes.get("n_features_in_")
+    if (problem is None and components is not None and k is not None and n is not None
+            and components.shape != (k, n)):
+        problem = (f"components_ has shape {components.shape} but the metadata says "
+                   f"({k}, {n})")
+    names = contents.get("feature_names_in_")
+    if problem is None and names is not None and n is not None and names.shape != (n,):
+        problem = f"feature_names_in_ holds {names.shape} names for {n} features"
+    curve = contents.get("loss_curve_")
+    if problem is None and curve is not None and curve.shape[1:] != (3,):
+        problem = f"loss_curve_ has shape {curve.shape}, not (iterations, 3)"
+    if problem is not None:
+        raise ValueError(f"{path!r} is inconsistent and cannot be read as an nmfkit model: "
+                         f"{problem}; write it again with model.save().")
