@@ -411,6 +411,35 @@ def test_ctrl_c_keeps_the_best_result_so_far(tmp_path):
     assert (model.components_ >= 0).all()
 
 
+def test_killed_fit_resumes_from_its_checkpoint(tmp_path):
+    """--checkpoint survives SIGKILL; --resume finishes the fit with the uninterrupted
+    objective; --resume without a checkpoint is a usage error before any work."""
+    rng = np.random.default_rng(2)
+    X = rng.random((400, 6)) @ rng.random((6, 300))
+    np.save(tmp_path / "x.npy", np.abs(X + 0.05 * X.mean() * rng.standard_normal(X.shape)))
+    options = ["-k", "6", "--solver", "hals", "--tol", "1e-6", "--max-iter", "3000"]
+    run("fit", "x.npy", *options, "-o", "full.nmf", cwd=tmp_path, check_rc=0)
+    proc = subprocess.Popen([*_command(), "fit", "x.npy", *options, "-o", "m.nmf", "-v",
+                             "--checkpoint", "fit.ckpt", "--checkpoint-every", "1"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "fit.ckpt").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert not (tmp_path / "m.nmf").exists()
+    run("fit", "x.npy", *options, "-o", "m.nmf", "--checkpoint", "fit.ckpt", "--resume",
+        cwd=tmp_path, check_rc=0)
+    full, resumed = nmfkit.load(tmp_path / "full.nmf"), nmfkit.load(tmp_path / "m.nmf")
+    assert resumed.reconstruction_err_ == pytest.approx(full.reconstruction_err_, rel=1e-4)
+    assert resumed.loss_curve_["iteration"].is_monotonic_increasing
+    message = error_line(run("fit", "x.npy", *options, "--checkpoint", "none.ckpt",
+                             "--resume", cwd=tmp_path))
+    assert "no checkpoint at 'none.ckpt'" in message
+
+
 def test_demo_writes_report_and_prints_its_path(tmp_path):
     result = run("demo", "--out-dir", "demo", cwd=tmp_path, check_rc=0, timeout=240)
     report = (tmp_path / "demo" / "report.html").resolve()

@@ -12,11 +12,15 @@ import numpy as np
 import pytest
 
 import nmfkit
-from nmfkit import NMF, SymmetricNMF, TriNMF, select_rank
+import pandas as pd
+
+from nmfkit import NMF, Recommender, SimilarityIndex, SymmetricNMF, TopicModel, TriNMF, select_rank
 
 RNG = np.random.default_rng(0)
 GOOD = RNG.random((6, 5))
 SQUARE = GOOD[:5] @ GOOD[:5].T
+RATINGS = pd.DataFrame({"user": [1, 1, 2, 2], "item": ["a", "b", "a", "c"],
+                        "rating": [4.0, 5.0, 3.0, 2.0]})
 
 BAD_DATA = {
     "negative values": (-GOOD, ValueError, r"Negative values in data passed to {who}.*first at "
@@ -82,6 +86,23 @@ CASES += [
      ValueError, r"guess"),
     ("load", "no such file", lambda: nmfkit.load("no-such-model.nmf"), FileNotFoundError,
      r"No model file at 'no-such-model.nmf'"),
+    ("NMF.fit", "checkpoint in a missing folder",
+     lambda: NMF(2).fit(GOOD, checkpoint="no/such/folder/fit.ckpt"), FileNotFoundError,
+     r"the folder of checkpoint='no/such/folder/fit.ckpt' does not exist"),
+    ("NMF.fit", "checkpoint_every=0",
+     lambda: NMF(2).fit(GOOD, checkpoint="fit.ckpt", checkpoint_every=0), ValueError,
+     r"checkpoint_every must be a positive number of iterations, got 0"),
+    ("NMF.fit", "resume a missing checkpoint", lambda: NMF(2).fit(GOOD, resume="none.ckpt"),
+     FileNotFoundError, r"no checkpoint file at resume='none.ckpt'"),
+    ("SimilarityIndex.most_similar", "a label that does not exist",
+     lambda: SimilarityIndex(pd.DataFrame(GOOD, index=[f"item {i}" for i in range(6)]))
+     .most_similar("itme 1"), KeyError, r"no item labelled 'itme 1' among 6 items; did you "
+                                        r"mean 'item 1'"),
+    ("Recommender.recommend", "a user the fit never saw",
+     lambda: Recommender(2, random_state=0).fit(RATINGS).recommend(7), KeyError,
+     r"1 unknown user\(s\) \(first: 7\)"),
+    ("TopicModel.fit", "one string instead of a list", lambda: TopicModel(2).fit("a text"),
+     TypeError, r"not one string; wrap it in a list"),
 ]
 
 

@@ -397,6 +397,37 @@ def check_custom_factors(X, W, H, n_components, *, update_H=True):
     return out.get("W"), out["H"], k
 
 
+def check_checkpoint_arguments(estimator, checkpoint, checkpoint_every, resume):
+    """``fit(..., checkpoint=, checkpoint_every=, resume=)``: a path in an existing
+    folder, a positive iteration count, a file to resume that exists."""
+    who = type(estimator).__name__
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"{who}.fit: checkpoint must be a file path, got "
+                            f"{type(checkpoint).__name__}.")
+        folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"{who}.fit: the folder of checkpoint={os.fspath(checkpoint)!r} "
+                                    f"does not exist ({folder}); create it first.")
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"{who}.fit: cannot write checkpoint={os.fspath(checkpoint)!r}: "
+                                  f"the folder {folder} is not writable.")
+        if os.path.isdir(os.fspath(checkpoint)):
+            raise IsADirectoryError(f"{who}.fit: checkpoint={os.fspath(checkpoint)!r} is a "
+                                    "folder; give a file path inside it.")
+    if (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
+            or checkpoint_every < 1):
+        raise ValueError(f"{who}.fit: checkpoint_every must be a positive number of "
+                         f"iterations, got {checkpoint_every!r}.")
+    if resume is not None:
+        if not isinstance(resume, (str, os.PathLike)):
+            raise TypeError(f"{who}.fit: resume must be the path of a checkpoint file, got "
+                            f"{type(resume).__name__}.")
+        if not os.path.isfile(os.fspath(resume)):
+            raise FileNotFoundError(f"{who}.fit: no checkpoint file at resume="
+                                    f"{os.fspath(resume)!r}; fit with checkpoint= to write one.")
+
+
 def check_device(estimator):
     """Parameters whose features belong to later work raise instead of being ignored."""
     if str(getattr(estimator, "device", "cpu")) != "cpu":

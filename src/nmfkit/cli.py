@@ -413,12 +413,20 @@ def cmd_fit(args, console):
     from . import NMF
     from .io import feature_names
 
-    _check_outputs(args, output="the model", out_dir="W.csv and H.csv", report="the report")
+    _check_outputs(args, output="the model", out_dir="W.csv and H.csv", report="the report",
+                   checkpoint="the checkpoint")
+    if args.resume and not args.checkpoint:
+        raise UsageError("--resume continues from the file of --checkpoint FILE; give both.")
+    if args.resume and not os.path.isfile(args.checkpoint):
+        raise UsageError(f"--resume: there is no checkpoint at {args.checkpoint!r} yet; run "
+                         "without --resume to start the fit (it writes one there).")
     data = _read(args, console)
     console.detail(f"data: {_describe(data.X)}")
     model = NMF(n_components=args.k, **_nmf_params(args, console))
     start = time.perf_counter()
-    W = model.fit_transform(data.X)
+    W = model.fit_transform(data.X, checkpoint=args.checkpoint,
+                            checkpoint_every=args.checkpoint_every,
+                            resume=args.checkpoint if args.resume else None)
     seconds = time.perf_counter() - start
     # A file's column names are what a DataFrame's would be: the model's feature names.
     # Text keeps its vocabulary in the vectorizer, as a Pipeline with one would.
@@ -738,6 +746,15 @@ def build_parser():
     fit.add_argument("-o", "--output", metavar="MODEL", help="write the model (.nmf) here")
     fit.add_argument("--out-dir", metavar="DIR", help="write W.csv and H.csv with labels here")
     fit.add_argument("--report", metavar="HTML", help="also write an HTML report here")
+    group = fit.add_argument_group("long fits")
+    group.add_argument("--checkpoint", metavar="FILE",
+                       help="write the state of the fit here every --checkpoint-every "
+                            "iterations and on Ctrl-C (atomically: a crash leaves a whole file)")
+    group.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N",
+                       help="iterations between checkpoints (default 10)")
+    group.add_argument("--resume", action="store_true",
+                       help="continue the fit recorded in --checkpoint FILE (same data and "
+                            "options; --max-iter and --tol may change)")
     _add_input_options(fit)
     _add_common(fit)
 

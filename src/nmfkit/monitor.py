@@ -50,10 +50,17 @@ class Monitor:
         0 silent, 1 progress bar (tqdm), 2 one log line per iteration.
     snapshot : bool
         Keep a copy of the latest factors, so an interrupted fit keeps its result.
+    checkpoint : callable or None
+        ``checkpoint(W, H, S, history)``, called with the snapshot every
+        ``checkpoint_every`` iterations (it writes them to disk).
+    history : list or None
+        The history of a fit being resumed: iterations are numbered on from its last
+        one, its seconds continue, and the stopping rule's window reaches back into it.
     """
 
     def __init__(self, *, tol=1e-4, max_iter=200, window=10, floor=0.0, null_loss=None,
-                 callback=None, verbose=0, snapshot=True, description="NMF"):
+                 callback=None, verbose=0, snapshot=True, description="NMF",
+                 checkpoint=None, checkpoint_every=10, history=None):
         self.tol = tol
         self.null_loss = null_loss
         self.max_iter = max_iter
@@ -63,7 +70,11 @@ class Monitor:
         self.verbose = verbose
         self.snapshot = snapshot
         self.description = description
-        self.history = []  # (iteration, seconds, loss)
+        self.history = list(history or [])  # (iteration, seconds, loss)
+        #: Iterations run before this monitor started (by the fit being resumed).
+        self.offset = int(self.history[-1][0]) if self.history else 0
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
         self.converged = False
         self.stop_reason = "max_iter"
         self.last = None  # (W, H, loss) copies, when snapshot is set
@@ -72,9 +83,13 @@ class Monitor:
         self._bar = None
 
     def start(self, loss):
-        """Record the objective of the initial factors (iteration 0)."""
+        """Record the objective of the initial factors (iteration 0, or the resumed fit's
+        last iteration, already in the history)."""
         self._t0 = time.perf_counter()
-        self.history.append((0, 0.0, float(loss)))
+        if self.history:
+            self._t0 -= self.history[-1][1]
+        else:
+            self.history.append((0, 0.0, float(loss)))
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
@@ -88,6 +103,7 @@ class Monitor:
         tri-factorization X ≈ W S H (kept in the snapshot; the callback sees W and H)."""
         if self._t0 is None:
             self.start(loss)
+        iteration += self.offset
         loss = float(loss)
         seconds = time.perf_counter() - self._t0
         self.history.append((iteration, seconds, loss))
@@ -95,6 +111,8 @@ class Monitor:
             # ``fresh``: the solver will not write into these arrays again; keep them.
             self.last = (W, H, loss) if fresh else (_backends.copy(W), _backends.copy(H), loss)
             self.last_S = None if S is None else _backends.copy(S)
+        if self.checkpoint is not None and iteration % self.checkpoint_every == 0:
+            self.checkpoint(W, H, S, self.history)  # written before the solver goes on
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.5g}", refresh=False)

@@ -9,6 +9,8 @@ starts and what it does with the factors; it never looks inside a solver.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 import warnings
 
@@ -24,6 +26,8 @@ from ..monitor import Monitor
 from ..objectives import beta_divergence
 from ..solvers import SolverResult, resolve, run
 from . import persistence
+from .checkpoint import Checkpointing, problem_params
+from .checkpoint import read as read_checkpoint
 
 
 class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -72,7 +76,19 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return [self.random_state] + list(rng.randint(np.iinfo(np.int32).max, size=n_init - 1))
 
     # ------------------------------------------------------------------ fitting
-    def _fit_restarts(self, X, solver, params, starts, *, floor=0.0, null_loss=None):
+    def _checkpointing(self, checkpoint, checkpoint_every, resume):
+        """``fit``'s checkpoint arguments, checked before any work (the file to resume
+        read and validated here); None when the fit neither writes nor resumes one."""
+        _validation.check_checkpoint_arguments(self, checkpoint, checkpoint_every, resume)
+        if checkpoint is None and resume is None:
+            return None
+        return Checkpointing(
+            path=None if checkpoint is None else os.fspath(checkpoint), every=checkpoint_every,
+            resume=None if resume is None else read_checkpoint(resume),
+            identity={"class": type(self).__name__, "params": problem_params(self)})
+
+    def _fit_restarts(self, X, solver, params, starts, *, floor=0.0, null_loss=None,
+                      checkpointing=None):
         """Run ``solver`` from each start, keep the result of lowest objective.
 
         Parameters
@@ -86,28 +102,72 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         floor, null_loss : float
             The monitor's exact-fit floor and the zero model's objective (see
             :class:`nmfkit.monitor.Monitor`).
+        checkpointing : nmfkit.estimators.checkpoint.Checkpointing or None
+            From :meth:`_checkpointing`: where to write checkpoints, and the one to
+            resume (its finished restarts are not run again; the running one continues
+            from its saved factors and history).
 
         Returns
         -------
         (SolverResult, Monitor)
             The best result, with its ``divergence`` set, and the monitor of its run.
             Ctrl-C keeps the best factors found so far (with a warning) instead of
-            raising, unless nothing was fitted yet.
+            raising, unless nothing was fitted yet; with a checkpoint path, the state at
+            the interruption is written there first.
         """
         starts = list(starts)
-        best, runs = None, []
+        best, runs, best_restart, first, saved = None, [], None, 0, None
+        if checkpointing is not None:
+            checkpointing.check(X, n_restarts=len(starts))
+            saved = checkpointing.resume
+        if saved is not None:
+            first, runs = saved.restart, [dict(run_) for run_ in saved.runs]
+            if saved.best is not None:
+                best_restart = saved.best["restart"]
+                best = (_saved_result(saved.best, X.dtype),
+                        Monitor(history=saved.best["history"], snapshot=False))
         name = type(self).__name__
+        writes = checkpointing is not None and checkpointing.path is not None
+
         for restart, start in enumerate(starts):
+            if restart < first:
+                continue
+            resumed = saved is not None and restart == first
+            run_params = params
+            if resumed:
+                run_params = dataclasses.replace(
+                    params, max_iter=max(params.max_iter - saved.iteration, 0))
             description = f"{name}[{solver.name}]" + (
                 f" restart {restart + 1}/{len(starts)}" if len(starts) > 1 else "")
-            monitor = Monitor(tol=self.tol, max_iter=params.max_iter, floor=floor,
+
+            def write(W, H, S, history, restart=restart):
+                checkpointing.write(restart=restart, W=W, H=H, S=S, history=history,
+                                    runs=runs, best=None if best is None else best[0],
+                                    best_restart=best_restart,
+                                    best_history=None if best is None else best[1].history)
+
+            monitor = Monitor(tol=self.tol, max_iter=run_params.max_iter, floor=floor,
                               null_loss=null_loss, callback=self.callback,
-                              verbose=self.verbose, description=description)
-            W0, H0 = start(restart)
+                              verbose=self.verbose, description=description,
+                              checkpoint=write if writes else None,
+                              checkpoint_every=getattr(checkpointing, "every", 10),
+                              history=saved.history if resumed else None)
+            if resumed:
+                W0, H0 = (np.asarray(saved.W, dtype=X.dtype), np.asarray(saved.H, dtype=X.dtype))
+            else:
+                W0, H0 = start(restart)
             interrupted = False
             try:
-                with _threads.blas_threads_for(X, H0.shape[0]):
-                    result = run(solver, X, W0, H0, params=params, monitor=monitor)
+                if run_params.max_iter == 0:  # the resumed fit had used its budget
+                    result = _saved_result({"W": W0, "H": H0, "S": saved.S,
+                                            "n_iter": 0, "loss": saved.history[-1][2],
+                                            "converged": False, "message": "max_iter reached"},
+                                           X.dtype)
+                    result.divergence = _divergence(X, result, params)
+                else:
+                    with _threads.blas_threads_for(X, H0.shape[0]):
+                        result = run(solver, X, W0, H0, params=run_params, monitor=monitor)
+                result.n_iter += monitor.offset
             except KeyboardInterrupt:
                 monitor.close()
                 if monitor.last is None and best is None:
@@ -116,13 +176,12 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 result = None
                 if monitor.last is not None:
                     W_last, H_last, loss_last = monitor.last
-                    S_last = monitor.last_S
                     result = SolverResult(W=W_last, H=H_last, n_iter=monitor.history[-1][0],
                                           loss=loss_last, converged=False, message="interrupted",
-                                          S=S_last)
-                    result.divergence = beta_divergence(
-                        X, W_last if S_last is None else W_last @ S_last, H_last, params.beta,
-                        missing=params.missing)
+                                          S=monitor.last_S)
+                    result.divergence = _divergence(X, result, params)
+                    if writes:
+                        write(W_last, H_last, monitor.last_S, monitor.history)
             if result is not None:
                 runs.append({"restart": restart, "loss": float(result.loss),
                              "n_iter": int(result.n_iter),
@@ -193,6 +252,23 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
 #: The columns of ``restarts_``, one row per start (``n_init``); ``best`` marks the one kept.
 RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
+
+
+def _saved_result(record, dtype):
+    """A SolverResult from a checkpoint's record of a restart (factors in ``dtype``)."""
+    def cast(A):
+        return None if A is None else np.asarray(A, dtype=dtype)
+
+    return SolverResult(W=cast(record["W"]), H=cast(record["H"]), n_iter=int(record["n_iter"]),
+                        loss=float(record["loss"]), converged=bool(record["converged"]),
+                        message=record["message"], divergence=record.get("divergence"),
+                        S=cast(record.get("S")))
+
+
+def _divergence(X, result, params):
+    """The exact divergence of a result's factors (``W S H`` for a tri-factorization)."""
+    W = result.W if result.S is None else result.W @ result.S
+    return beta_divergence(X, W, result.H, params.beta, missing=params.missing)
 
 
 def nnls_weights(components, X):

@@ -226,11 +226,13 @@ class NMF(FactorizationBase):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, **params):
-        """Learn the factorization of X; ``params`` (W, H) go to :meth:`fit_transform`."""
+        """Learn the factorization of X; ``params`` (W, H, checkpoint, checkpoint_every,
+        resume) go to :meth:`fit_transform`."""
         self.fit_transform(X, **params)
         return self
 
-    def fit_transform(self, X, y=None, W=None, H=None):
+    def fit_transform(self, X, y=None, W=None, H=None, *, checkpoint=None,
+                      checkpoint_every=10, resume=None):
         """Learn the factorization of X and return W (n_samples x n_components).
 
         Parameters
@@ -241,6 +243,16 @@ class NMF(FactorizationBase):
             Initial factors for ``init='custom'`` (W may be omitted only with H fixed).
             With another ``init`` they are not used, and a RuntimeWarning says so (as in
             scikit-learn).
+        checkpoint : str or path-like, optional
+            Write the state of the fit to this file every ``checkpoint_every`` iterations
+            (and when Ctrl-C interrupts it), atomically: a crash at any moment leaves the
+            previous checkpoint or the new one, whole.
+        checkpoint_every : int, default 10
+        resume : str or path-like, optional
+            Continue the fit a checkpoint recorded, on the same X with the same
+            parameters (``max_iter``, ``tol``, ``verbose`` and ``callback`` may change);
+            iterations, ``loss_curve_`` and ``restarts_`` carry on from it.  Pass the
+            same path as ``checkpoint`` to keep checkpointing.
 
         Returns
         -------
@@ -248,8 +260,9 @@ class NMF(FactorizationBase):
             The weights of each sample on the components (``components_`` is H).
         """
         self._check_params()
+        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
-            return self._fit(X, W, H)
+            return self._fit(X, W, H, checkpointing)
 
     def _problem(self, X):
         """(β, masked, penalty, solver record, settings) for X, checked before any work."""
@@ -260,7 +273,7 @@ class NMF(FactorizationBase):
                                       penalized=penalty.active)
         return beta, masked, penalty, solver, Settings.from_options(self.solver_options)
 
-    def _fit(self, X, W, H):
+    def _fit(self, X, W, H, checkpointing=None):
         masked = self.missing == "mask"
         X = self._validate_X(X, reset=True, allow_nan=masked)
         beta, masked, penalty, solver, settings = self._problem(X)
@@ -294,7 +307,7 @@ class NMF(FactorizationBase):
         result, monitor = self._fit_restarts(
             X, solver, params, [start] * len(seeds),
             floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2,
-            null_loss=0.5 * normX2 if beta == 2 else None)
+            null_loss=0.5 * normX2 if beta == 2 else None, checkpointing=checkpointing)
         W_fit = np.ascontiguousarray(_backends.to_numpy(result.W))
         H_fit = np.ascontiguousarray(_backends.to_numpy(result.H))
         self.components_ = H_fit

@@ -157,7 +157,7 @@ class SymmetricNMF(FactorizationBase):
         self.device = device
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, H=None):
+    def fit(self, X, y=None, H=None, *, checkpoint=None, checkpoint_every=10, resume=None):
         """Fit A ≈ HHᵀ.
 
         Parameters
@@ -167,25 +167,28 @@ class SymmetricNMF(FactorizationBase):
         y : ignored
         H : array-like of shape (n_nodes, n_components), optional
             The start, for ``init='custom'``.
+        checkpoint, checkpoint_every, resume :
+            Checkpoints of the fit and resuming from one, as in :meth:`nmfkit.NMF.fit_transform`.
 
         Returns
         -------
         self
         """
         self._check_params()
+        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
-            self._fit(X, H)
+            self._fit(X, H, checkpointing)
         return self
 
-    def fit_transform(self, X, y=None, H=None):
+    def fit_transform(self, X, y=None, H=None, **checkpoints):
         """Fit and return ``H_`` (n_nodes x n_components)."""
-        return self.fit(X, H=H).H_
+        return self.fit(X, H=H, **checkpoints).H_
 
-    def fit_predict(self, X, y=None, H=None):
+    def fit_predict(self, X, y=None, H=None, **checkpoints):
         """Fit and return ``labels_``: each node's component."""
-        return self.fit(X, H=H).labels_
+        return self.fit(X, H=H, **checkpoints).labels_
 
-    def _fit(self, X, H):
+    def _fit(self, X, H, checkpointing=None):
         A, nodes = self._adjacency(X)
         _validation.check_symmetric(A, what="A")
         n, k = A.shape[0], self.n_components
@@ -224,7 +227,8 @@ class SymmetricNMF(FactorizationBase):
 
         result, monitor = self._fit_restarts(
             A, solver, params, [start] * len(seeds),
-            floor=10 * float(np.finfo(A.dtype).eps) * 0.5 * normA2, null_loss=0.5 * normA2)
+            floor=10 * float(np.finfo(A.dtype).eps) * 0.5 * normA2, null_loss=0.5 * normA2,
+            checkpointing=checkpointing)
         H_fit = np.ascontiguousarray(_backends.to_numpy(result.W))
         self.H_ = H_fit
         self.components_ = np.ascontiguousarray(H_fit.T)

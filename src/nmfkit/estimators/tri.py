@@ -188,7 +188,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         self.device = device
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every=10, resume=None):
         """Fit X ≈ F S Gᵀ (or A ≈ H S Hᵀ).
 
         Parameters
@@ -197,17 +197,20 @@ class TriNMF(BiclusterMixin, FactorizationBase):
             Non-negative data; an undirected graph is fitted through its adjacency
             matrix.
         y : ignored
+        checkpoint, checkpoint_every, resume :
+            Checkpoints of the fit and resuming from one (S is fitted afresh from the saved F and G), as in :meth:`nmfkit.NMF.fit_transform`.
 
         Returns
         -------
         self
         """
         self._check_params()
+        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
-            self._fit(X)
+            self._fit(X, checkpointing)
         return self
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, *, checkpoint=None, checkpoint_every=10, resume=None):
         """Fit, then return :meth:`transform` of X: each row's non-negative
         least-squares weights on the row-cluster profiles ``components_``.
 
@@ -215,14 +218,17 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         ----------
         X : array-like, sparse matrix or networkx.Graph
         y : ignored
+        checkpoint, checkpoint_every, resume :
+            As in :meth:`fit`.
 
         Returns
         -------
         ndarray of shape (n_samples, n_row_clusters)
         """
         self._check_params()
+        checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
-            X = self._fit(X)
+            X = self._fit(X, checkpointing)
         return nnls_weights(self.components_, X)
 
     def _matrix(self, X):
@@ -273,7 +279,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
                 f"symmetric=True is fitted by solver={_SYMMETRIC_SOLVER!r} (or 'auto').")
         return True, k, k, get(_SYMMETRIC_SOLVER, self._solver_problem)
 
-    def _fit(self, X):
+    def _fit(self, X, checkpointing=None):
         X, nodes, graph = self._matrix(X)
         symmetric, k, l, solver = self._problem(X, graph)
         _validation.warn_if_all_zero(X, "TriNMF")
@@ -294,7 +300,8 @@ class TriNMF(BiclusterMixin, FactorizationBase):
 
         result, monitor = self._fit_restarts(
             X, solver, params, [start] * len(seeds),
-            floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2, null_loss=0.5 * normX2)
+            floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2, null_loss=0.5 * normX2,
+            checkpointing=checkpointing)
         F = np.ascontiguousarray(_backends.to_numpy(result.W))
         G = np.ascontiguousarray(_backends.to_numpy(result.H).T)
         S = np.ascontiguousarray(_backends.to_numpy(result.S))
