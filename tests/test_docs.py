@@ -256,7 +256,8 @@ def _inventory(site_dir):
 # Modules whose ``__all__`` is the public API, and names required besides those.
 PUBLIC_MODULES = ["nmfkit", "nmfkit.apps.topics", "nmfkit.apps.similarity", "nmfkit.datasets",
                   "nmfkit.io", "nmfkit.metrics", "nmfkit.plot", "nmfkit.report",
-                  "nmfkit.solvers", "nmfkit.demo", "nmfkit.rank", "nmfkit.cluster"]
+                  "nmfkit.solvers", "nmfkit.demo", "nmfkit.rank", "nmfkit.cluster",
+                  "nmfkit.images"]
 REQUIRED = {"nmfkit.objectives": ["beta_divergence"],
             "nmfkit.solvers": ["available", "names", "register", "Solver", "Settings"],
             "nmfkit.demo": ["run"]}

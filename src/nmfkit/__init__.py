@@ -19,6 +19,7 @@ _LAZY = {
     "TriNMF": ("nmfkit.estimators.tri", "TriNMF"),
     "cluster": ("nmfkit.cluster", None),
     "datasets": ("nmfkit.datasets", None),
+    "images": ("nmfkit.images", None),
     "report": ("nmfkit.report", None),
     "metrics": ("nmfkit.metrics", None),
     "rank": ("nmfkit.rank", None),
