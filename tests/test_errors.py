@@ -101,6 +101,10 @@ CASES += [
     ("Recommender.recommend", "a user the fit never saw",
      lambda: Recommender(2, random_state=0).fit(RATINGS).recommend(7), KeyError,
      r"1 unknown user\(s\) \(first: 7\)"),
+    ("Recommender.genre_enrichment", "genres indexed by other labels than the items",
+     lambda: Recommender(2, random_state=0).fit(RATINGS).genre_enrichment(
+         pd.Series({"x": "Drama"}), n_top=1, min_ratings=1), ValueError,
+     r"genres describes none of the 3 items"),
     ("TopicModel.fit", "one string instead of a list", lambda: TopicModel(2).fit("a text"),
      TypeError, r"not one string; wrap it in a list"),
 ]

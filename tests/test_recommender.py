@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import scipy.stats
+from scipy.stats import hypergeom
 from sklearn.exceptions import NotFittedError
 
 from nmfkit.apps.recommender import Recommender
@@ -251,3 +253,156 @@ def test_movielens_beats_the_baselines():
     assert result["precision@10"] > 0.05
     top = rec.recommend(data.ratings["user"].iloc[0], n=10)
     assert top["title"].notna().all()
+
+
+# -- what the factors are ----------------------------------------------------------------
+
+def planted_genres(n_users=90, n_per_genre=20, genres=("Drama", "Comedy", "Horror"),
+                   density=0.4, seed=0):
+    """Ratings whose tastes are the genres: item j loads on its own genre's factor only."""
+    rng = np.random.default_rng(seed)
+    k = len(genres)
+    genre_of = np.repeat(np.arange(k), n_per_genre)
+    H = 0.1 * rng.random((k, len(genre_of)))
+    H[genre_of, np.arange(len(genre_of))] += 1
+    W = rng.dirichlet(np.full(k, 0.3), n_users)
+    R = 1 + 4 * (W @ H) / (W @ H).max()
+    u, i = np.nonzero(rng.random(R.shape) < density)
+    films = np.array([f"film {j}" for j in range(len(genre_of))])
+    ratings = pd.DataFrame({"user": u, "item": films[i], "rating": np.round(R[u, i])})
+    return ratings, pd.Series([genres[g] for g in genre_of], index=films)
+
+
+@pytest.fixture(scope="module")
+def genre_model():
+    ratings, genres = planted_genres()
+    return Recommender(n_factors=3, random_state=0).fit(ratings), ratings, genres
+
+
+def test_top_items_are_each_factors_heaviest(fitted, ratings):
+    top = fitted.top_items(4, min_ratings=1)
+    assert list(top.columns) == ["factor", "rank", "item", "title", "weight"]
+    assert len(top) == 3 * 4 and top["rank"].tolist() == [1, 2, 3, 4] * 3
+    for factor, rows in top.groupby("factor"):
+        column = fitted.item_factors_[factor]
+        assert rows["item"].tolist() == column.sort_values(ascending=False,
+                                                           kind="stable").index[:4].tolist()
+        assert np.allclose(rows["weight"], column[rows["item"]])
+    assert top["title"].tolist() == [f"Film {item[1:]}" for item in top["item"]]
+    # min_ratings leaves out the items with fewer training ratings
+    counts = ratings["item"].value_counts()
+    many = fitted.top_items(40, min_ratings=int(counts.median()))
+    assert set(many["item"]) == set(counts.index[counts >= counts.median()])
+
+
+def test_planted_genres_are_discovered(genre_model):
+    rec, _, genres = genre_model
+    table = rec.genre_enrichment(genres, n_top=10, min_ratings=1)
+    assert list(table.columns) == ["factor", "genre", "in_top", "share_top", "share_all",
+                                   "enrichment", "p_value", "q_value"]
+    assert len(table) == 3 * 3
+    best = table.groupby("factor").head(1)
+    # each factor's 10 heaviest films are all of one genre, a different genre per factor
+    assert sorted(best["genre"]) == ["Comedy", "Drama", "Horror"]
+    assert (best["in_top"] == 10).all() and np.allclose(best["enrichment"], 3.0)
+    assert np.allclose(best["p_value"], hypergeom.sf(9, 60, 20, 10))
+
+
+def test_genre_enrichment_matches_a_hand_count(genre_model):
+    rec, ratings, _ = genre_model
+    rng = np.random.default_rng(3)
+    names = np.array(["Drama", "Comedy", "War", "Noir"])
+    genres = pd.Series(["|".join(sorted(rng.choice(names, rng.integers(1, 3), replace=False)))
+                        for _ in rec.items_], index=rec.items_)
+    table = rec.genre_enrichment(genres, n_top=8, min_ratings=15)
+    counts = ratings["item"].value_counts()
+    considered = counts.index[counts >= 15]
+    indicators = genres[considered].str.get_dummies("|")
+    for factor in range(3):
+        top = rec.item_factors_.loc[considered, factor].sort_values(
+            ascending=False, kind="stable").index[:8]
+        for genre in names:
+            row = table[(table["factor"] == factor) & (table["genre"] == genre)].iloc[0]
+            hits, total = indicators.loc[top, genre].sum(), indicators[genre].sum()
+            assert row["in_top"] == hits
+            assert row["share_all"] == pytest.approx(total / len(considered))
+            assert row["enrichment"] == pytest.approx((hits / 8) / (total / len(considered)))
+            assert row["p_value"] == pytest.approx(
+                hypergeom.sf(hits - 1, len(considered), total, 8))
+    assert (table.groupby("factor")["p_value"].apply(lambda p: p.is_monotonic_increasing)).all()
+    if hasattr(scipy.stats, "false_discovery_control"):  # SciPy >= 1.11
+        order = table["p_value"].to_numpy()
+        assert np.allclose(table["q_value"], scipy.stats.false_discovery_control(order))
+
+
+def test_genres_as_strings_a_genres_column_or_indicators(genre_model):
+    rec, _, genres = genre_model
+    from_strings = rec.genre_enrichment(genres, n_top=10, min_ratings=1)
+    from_column = rec.genre_enrichment(genres.to_frame("genres").assign(year=1990),
+                                       n_top=10, min_ratings=1)
+    from_indicators = rec.genre_enrichment(genres.str.get_dummies(), n_top=10, min_ratings=1)
+    commas = rec.genre_enrichment(genres, n_top=10, min_ratings=1, sep=",")
+    for other in (from_column, from_indicators, commas):
+        pd.testing.assert_frame_equal(from_strings, other)
+    # items without genres are left out of the population
+    partial = rec.genre_enrichment(genres.iloc[:50], n_top=10, min_ratings=1)
+    assert partial.groupby("factor")["share_all"].sum().round(6).eq(1).all()
+    assert (partial.loc[partial["genre"] == "Drama", "share_all"] == 20 / 50).all()
+
+
+def test_describe_factors(genre_model, fitted):
+    rec, _, genres = genre_model
+    plain = rec.describe_factors(n_items=3, min_ratings=1)
+    assert list(plain.columns) == ["top_items"] and plain.index.name == "factor"
+    top = rec.top_items(3, min_ratings=1)
+    assert plain["top_items"].tolist() == top.groupby("factor")["item"].agg("; ".join).tolist()
+    described = rec.describe_factors(genres, n_top=10, min_ratings=1)
+    assert list(described.columns) == ["top_items", "genres", "enrichment", "p_value"]
+    table = rec.genre_enrichment(genres, n_top=10, min_ratings=1)
+    # only enriched genres are named; here only one per factor is
+    assert described["genres"].tolist() == table.groupby("factor")["genre"].first().tolist()
+    assert np.allclose(described["p_value"], table.groupby("factor")["p_value"].first())
+    # with titles, the titles are shown
+    assert fitted.describe_factors(n_items=2, min_ratings=1)["top_items"].str.startswith(
+        "Film ").all()
+
+
+@pytest.mark.parametrize("genres, n_top, min_ratings, error, message", [
+    (pd.Series([1, 2]), 10, 1, TypeError, "genre lists as strings"),
+    (["Drama"], 10, 1, TypeError, "pandas Series"),
+    (pd.DataFrame({"Drama": [1, 2]}), 10, 1, ValueError, "column 'Drama' holds other values"),
+    (pd.Series({"film x": "Drama"}), 10, 1, ValueError, "none of the 60 items"),
+    (None, 61, 1, ValueError, "only 60 items have genres"),
+    (None, 10, 10_000, ValueError, "no item has 10000 or more training ratings"),
+    (None, 0, 1, ValueError, "n_top must be an integer >= 1"),
+    (None, 10, -1, ValueError, "min_ratings must be an integer >= 0"),
+])
+def test_bad_genre_arguments(genre_model, genres, n_top, min_ratings, error, message):
+    rec, _, planted = genre_model
+    with pytest.raises(error, match=message):
+        rec.genre_enrichment(planted if genres is None else genres, n_top=n_top,
+                             min_ratings=min_ratings)
+
+
+@needs_movielens
+def test_movielens_factors_discover_genres():
+    """The factors of MovieLens 100k, fitted without genres, single out genres.
+
+    Measured with these settings: 8 of the 15 factors have a genre at p < 1e-3 (7 to 9
+    for seeds 0 to 4), Sci-Fi reaches p = 5e-14 (below 4e-6 for every seed); with the
+    genres shuffled across films no factor gets below p = 1.5e-3.
+    """
+    from nmfkit.datasets import load_movielens
+
+    data = load_movielens()
+    rec = Recommender(n_factors=15, random_state=0).fit(data.ratings, titles=data.movies)
+    table = rec.genre_enrichment(data.movies)
+    best = table.groupby("factor").head(1)
+    assert (best["p_value"] < 1e-3).sum() >= 4 and (best["q_value"] < 1e-2).sum() >= 3
+    assert (best["enrichment"] > 1).all()
+    assert best.loc[best["genre"] == "Sci-Fi", "p_value"].min() < 1e-5
+    shuffled = data.movies["genres"].sample(frac=1, random_state=0).set_axis(data.movies.index)
+    null = rec.genre_enrichment(shuffled).groupby("factor")["p_value"].min()
+    assert (null < 1e-3).sum() <= 1
+    described = rec.describe_factors(data.movies)
+    assert len(described) == 15 and described["top_items"].str.contains(r"\(19\d\d\)").all()

@@ -5,6 +5,10 @@ rated 0.  NMF with ``missing='mask'`` fits only the observed ratings, so
 ``w_uᵀh_i`` predicts the unknown ones, and the non-negative factors read as parts: a
 component is a taste shared by a group of users over a group of films (Zhang, Wang, Ford &
 Makedon 2006, "Learning from incomplete ratings using non-negative matrix factorization").
+:meth:`Recommender.genre_enrichment` says which genres a factor's heaviest films
+over-represent, by the one-sided hypergeometric test of over-representation (the test of
+gene-set enrichment analysis), with Benjamini & Hochberg's (1995) false discovery rate
+over all the factor-genre pairs.
 
 The model, with ``biases=True``::
 
@@ -33,6 +37,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.stats import hypergeom
 from sklearn.exceptions import NotFittedError
 
 from .similarity import SimilarityIndex, UnknownLabelError
@@ -338,7 +343,8 @@ class Recommender:
 
     def _with_titles(self, frame):
         if self.titles_ is not None:
-            frame.insert(1, "title", self.titles_.reindex(frame["item"]).to_numpy())
+            frame.insert(frame.columns.get_loc("item") + 1, "title",
+                         self.titles_.reindex(frame["item"]).to_numpy())
         return frame
 
     def recommend(self, user, n=10, *, exclude_seen=True):
@@ -395,6 +401,215 @@ class Recommender:
         similar = index.most_similar(item, n=n)
         frame = pd.DataFrame({"item": similar.index, "similarity": similar.to_numpy()})
         return self._with_titles(frame)
+
+    # -- what the factors are --------------------------------------------------------
+
+    def _rated_items(self, min_ratings):
+        """Positions of the items with at least ``min_ratings`` training ratings."""
+        _check_count(min_ratings, "min_ratings", minimum=0)
+        counts = np.bincount(self.ratings_.indices, minlength=len(self.items_))
+        keep = np.flatnonzero(counts >= min_ratings)
+        if keep.size == 0:
+            raise ValueError(f"no item has {min_ratings} or more training ratings (the most "
+                             f"rated has {counts.max()}); lower min_ratings")
+        return keep
+
+    def _genre_population(self, genres, min_ratings, n_top, sep):
+        """(item positions, their genre indicators, genre names) for the enrichment test.
+
+        The population is the items with enough ratings *and* a known genre list, so the
+        top items and the base rates are drawn from one set, as the hypergeometric test
+        assumes.
+        """
+        indicators = _genre_indicators(genres, sep)
+        keep = self._rated_items(min_ratings)
+        where = indicators.index.get_indexer(self.items_[keep])
+        if not (where >= 0).any():
+            raise ValueError(
+                f"genres describes none of the {keep.size} items with {min_ratings} or more "
+                f"ratings: its index (e.g. {list(indicators.index[:3])!r}) must hold the "
+                f"item labels of the ratings (e.g. {list(self.items_[keep[:3]])!r})")
+        keep, where = keep[where >= 0], where[where >= 0]
+        if keep.size < n_top:
+            raise ValueError(f"only {keep.size} items have genres and {min_ratings} or more "
+                             f"ratings, fewer than n_top={n_top}; lower n_top or min_ratings")
+        G = indicators.to_numpy(dtype=bool)[where]
+        present = G.any(axis=0)  # a genre none of these items has cannot be enriched
+        return keep, G[:, present], indicators.columns[present]
+
+    def _heaviest(self, keep, n):
+        """Positions in ``keep`` of each factor's ``n`` largest weights: (k, n).
+
+        Ranking by the weight h_ci itself: it does not change when a factor is rescaled
+        (W's column times s, H's row divided by s), so it is a property of the model.
+        """
+        H = self.item_factors_.to_numpy()[keep]
+        return np.argsort(-H, axis=0, kind="stable")[:n].T
+
+    def top_items(self, n=10, *, min_ratings=20):
+        """The ``n`` heaviest items of every factor: what each taste is a taste for.
+
+        Parameters
+        ----------
+        n : int, default=10
+        min_ratings : int, default=20
+            Consider only the items with at least this many training ratings.  An item
+            rated by a handful of users gets weights that rest on those few ratings.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``factor``, ``rank`` (1 = heaviest), ``item``, ``title`` (when titles
+            were given to :meth:`fit`) and ``weight`` (h_ci); one row per factor and rank.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ratings = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": ["A", "B", "A", "C", "C"],
+        ...                         "rating": [5, 4, 4, 2, 3]})
+        >>> rec = Recommender(n_factors=1, random_state=0).fit(ratings)
+        >>> rec.top_items(2, min_ratings=1).columns.tolist()
+        ['factor', 'rank', 'item', 'weight']
+        """
+        self._check_fitted()
+        _check_count(n, "n")
+        keep = self._rated_items(min_ratings)
+        top = self._heaviest(keep, min(n, keep.size))
+        k, n = top.shape
+        H = self.item_factors_.to_numpy()[keep]
+        frame = pd.DataFrame({
+            "factor": np.repeat(np.arange(k), n),
+            "rank": np.tile(np.arange(1, n + 1), k),
+            "item": self.items_[keep[top.ravel()]],
+            "weight": H[top, np.arange(k)[:, None]].ravel(),
+        })
+        return self._with_titles(frame)
+
+    def genre_enrichment(self, genres, *, n_top=30, min_ratings=20, sep="|"):
+        """How much more often each genre appears among a factor's top items than overall.
+
+        For each factor, its ``n_top`` heaviest items are compared with all the items
+        considered (those with ``min_ratings`` training ratings and a genre list).  The
+        factors never saw a genre, so a genre that is enriched among a factor's top items
+        is something the ratings alone revealed ("genre discovery").
+
+        Parameters
+        ----------
+        genres : pandas.Series, or pandas.DataFrame
+            Indexed by item: a Series of genre lists as strings (``"Action|Sci-Fi"``,
+            split at ``sep``); a DataFrame with such a ``genres`` column (as
+            :func:`nmfkit.datasets.load_movielens` returns in ``movies``); or a DataFrame
+            of 0/1 (or boolean) indicator columns, one per genre.  Any item categories
+            will do (tags, studios, decades).  Items without an entry are left out.
+        n_top : int, default=30
+            How many of each factor's heaviest items form its "top".
+        min_ratings : int, default=20
+            Consider only the items with at least this many training ratings.
+        sep : str, default='|'
+            The separator of genre lists given as strings.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per factor and genre, sorted by factor and then p-value: ``factor``,
+            ``genre``, ``in_top`` (top items with the genre), ``share_top``
+            (``in_top / n_top``), ``share_all`` (the genre's share of all the items
+            considered), ``enrichment`` (``share_top / share_all``), ``p_value`` (the
+            one-sided hypergeometric test: the chance that ``n_top`` items drawn at random
+            hold ``in_top`` or more of the genre) and ``q_value`` (Benjamini-Hochberg
+            adjusted over the whole table, since every factor is tested for every genre).
+
+        Raises
+        ------
+        TypeError
+            For genres that are not a Series or DataFrame, or a Series of non-strings.
+        ValueError
+            For indicator columns that are not 0/1, or genres whose index shares no item
+            with the ratings, or fewer than ``n_top`` items to choose from.
+        """
+        self._check_fitted()
+        _check_count(n_top, "n_top")
+        keep, G, names = self._genre_population(genres, min_ratings, n_top, sep)
+        top = self._heaviest(keep, n_top)
+        in_top = G[top].sum(axis=1)  # (k, genres)
+        total = G.sum(axis=0)
+        k, n_genres = in_top.shape
+        # P(X >= in_top) for X ~ Hypergeometric(population, genre's items, n_top draws)
+        p_value = hypergeom.sf(in_top - 1, keep.size, total[None, :], n_top)
+        share_top = in_top / n_top
+        share_all = np.broadcast_to(total / keep.size, in_top.shape)
+        frame = pd.DataFrame({
+            "factor": np.repeat(np.arange(k), n_genres),
+            "genre": np.tile(np.asarray(names, dtype=object), k),
+            "in_top": in_top.ravel(),
+            "share_top": share_top.ravel(),
+            "share_all": share_all.ravel(),
+            "enrichment": (share_top / share_all).ravel(),
+            "p_value": p_value.ravel(),
+            "q_value": _benjamini_hochberg(p_value.ravel()),
+        })
+        return frame.sort_values(["factor", "p_value"], kind="stable", ignore_index=True)
+
+    def describe_factors(self, genres=None, *, n_items=5, n_genres=2, n_top=30,
+                         min_ratings=20, sep="|"):
+        """One line per factor: its heaviest items and, given genres, its enriched genres.
+
+        Parameters
+        ----------
+        genres : pandas.Series or DataFrame, optional
+            Item genres, in any form :meth:`genre_enrichment` takes.
+        n_items : int, default=5
+            How many of each factor's heaviest items to name.
+        n_genres : int, default=2
+            At most this many genres per factor: those enriched (``enrichment > 1``)
+            with the smallest p-values.
+        n_top, min_ratings, sep
+            As for :meth:`genre_enrichment`.  With genres, the items named are drawn
+            from the items that have a genre list.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``factor``; column ``top_items`` (titles, or item labels when
+            :meth:`fit` had no titles, joined by "; "), and with genres ``genres`` (joined
+            by ", "), and the ``enrichment`` and ``p_value`` of the first of them.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ratings = pd.DataFrame({"user": [1, 1, 2, 2, 3], "item": ["A", "B", "A", "C", "C"],
+        ...                         "rating": [5, 4, 4, 2, 3]})
+        >>> genres = pd.Series({"A": "Drama", "B": "Drama|War", "C": "Comedy"})
+        >>> rec = Recommender(n_factors=1, random_state=0).fit(ratings)
+        >>> rec.describe_factors(genres, n_top=2, min_ratings=1).columns.tolist()
+        ['top_items', 'genres', 'enrichment', 'p_value']
+        """
+        self._check_fitted()
+        _check_count(n_items, "n_items")
+        _check_count(n_genres, "n_genres")
+        if genres is None:
+            keep = self._rated_items(min_ratings)
+        else:
+            _check_count(n_top, "n_top")
+            keep, _, _ = self._genre_population(genres, min_ratings, n_top, sep)
+        top = self._heaviest(keep, min(n_items, keep.size))
+        labels = self.items_[keep]
+        if self.titles_ is not None:
+            named = self.titles_.reindex(labels)
+            labels = named.where(named.notna(), pd.Series(labels, index=named.index))
+        names = np.asarray(labels, dtype=object).astype(str)
+        frame = pd.DataFrame({"top_items": ["; ".join(names[row]) for row in top]},
+                             index=pd.RangeIndex(top.shape[0], name="factor"))
+        if genres is None:
+            return frame
+        table = self.genre_enrichment(genres, n_top=n_top, min_ratings=min_ratings, sep=sep)
+        best = table[table["enrichment"] > 1].groupby("factor").head(n_genres)
+        grouped = best.groupby("factor")
+        frame["genres"] = grouped["genre"].agg(", ".join).reindex(frame.index).fillna("")
+        first = grouped.head(1).set_index("factor")
+        frame["enrichment"] = first["enrichment"].reindex(frame.index)
+        frame["p_value"] = first["p_value"].reindex(frame.index)
+        return frame
 
     # -- evaluation ------------------------------------------------------------------
 
@@ -468,6 +683,50 @@ def _fit_biases(X, W, H, lam):
         if moved < _BIAS_TOL:
             break
     return b, c
+
+
+def _check_count(value, name, minimum=1):
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _genre_indicators(genres, sep):
+    """Items x genres boolean DataFrame from genre strings or indicator columns."""
+    if isinstance(genres, pd.DataFrame) and "genres" in genres.columns:
+        genres = genres["genres"]
+    if isinstance(genres, pd.Series):
+        genres = genres[genres.notna()]
+        text = genres.map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
+        if not text.all():
+            first = genres.index[np.flatnonzero(~text)[0]]
+            raise TypeError(f"genres must hold genre lists as strings separated by {sep!r} "
+                            f"(e.g. 'Action{sep}Sci-Fi'); item {first!r} has "
+                            f"{genres.loc[first]!r}")
+        indicators = genres.str.get_dummies(sep).astype(bool)
+    elif isinstance(genres, pd.DataFrame):
+        for column in genres.columns:
+            values = genres[column]
+            if not (pd.api.types.is_bool_dtype(values)
+                    or (pd.api.types.is_numeric_dtype(values)
+                        and values.isin([0, 1]).all())):
+                raise ValueError(
+                    f"genres given as a DataFrame need a 'genres' column of genre lists "
+                    f"('Action{sep}Sci-Fi') or 0/1 indicator columns, one per genre; column "
+                    f"{column!r} holds other values")
+        indicators = genres.astype(bool)
+    else:
+        raise TypeError(f"genres must be a pandas Series (item -> 'Action{sep}Sci-Fi') or a "
+                        f"DataFrame indexed by item, got {type(genres).__name__}")
+    return indicators[~indicators.index.duplicated()]
+
+
+def _benjamini_hochberg(p):
+    """Benjamini & Hochberg (1995) adjusted p-values: q_(i) = min_{j>=i} p_(j) m / j."""
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.empty_like(scaled)
+    q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return q
 
 
 def _check_titles(titles):
