@@ -187,10 +187,17 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _kill_after(script, path, mode, delay):
+def _kill_after(script, path, mode, delay, *, after_first_write=False):
+    """SIGKILL the child ``delay`` seconds after it is ready (or, with
+    ``after_first_write``, after ``path`` first appears: the moments then fall among the
+    checkpoint writes however slow the machine is to start the fit)."""
     child = subprocess.Popen([sys.executable, str(script), str(path), mode],
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "ready"
+    if after_first_write:
+        deadline = time.monotonic() + 120
+        while not path.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
     time.sleep(delay)
     child.send_signal(signal.SIGKILL)
     child.wait()
@@ -205,9 +212,12 @@ def test_sigkill_at_any_moment_leaves_a_whole_checkpoint_that_resumes(X, tmp_pat
     settings = dict(n_components=6, random_state=0, tol=1e-6, max_iter=3000, solver="hals")
     full = quiet(lambda: nmfkit.NMF(**settings).fit(X))
     resumed_count = 0
-    for i, delay in enumerate([0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0]):
+    # One kill as soon as the child is ready (before any checkpoint, most likely), then
+    # kills at moments after the first write, among the rewrites of the file.
+    moments = [(0.0, False)] + [(d, True) for d in (0.0, 0.002, 0.01, 0.03, 0.06, 0.1, 0.2)]
+    for i, (delay, after_first_write) in enumerate(moments):
         path = tmp_path / f"kill{i}.ckpt"
-        out = _kill_after(script, path, "fit", delay)
+        out = _kill_after(script, path, "fit", delay, after_first_write=after_first_write)
         assert "done" not in out  # killed mid-fit
         if not path.exists():
             continue  # killed before the first checkpoint

@@ -60,6 +60,16 @@ for entry, call in ENTRY_POINTS.items():
                       message.replace("{who}", WHO[entry])))
 
 _fitted = NMF(2, max_iter=20).fit(GOOD)
+
+
+def _no_gpu(call, X):
+    """``call(X)`` where PyTorch sees no GPU (the case this row documents)."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    return call(X)
+
+
 CASES += [
     ("NMF", "n_components=0", lambda: NMF(0).fit(GOOD), ValueError,
      r"'n_components' parameter of NMF must be an int in the range \[1, inf\)"),
@@ -69,6 +79,10 @@ CASES += [
      ValueError, r"X has 3 features, but NMF is expecting 5 features"),
     ("NMF", "unknown solver", lambda: NMF(2, solver="magic").fit(GOOD), ValueError,
      r"'solver' parameter of NMF must be"),
+    ("NMF", "a device PyTorch does not know", lambda: NMF(2, device="tpu").fit(GOOD),
+     ValueError, r"device='tpu' is not a device PyTorch knows; pass one of None"),
+    ("NMF", "`device='cuda'` with no GPU", lambda: _no_gpu(NMF(2, device="cuda").fit, GOOD),
+     ValueError, r"device='cuda' but PyTorch sees no CUDA GPU.*pass device='cpu'"),
     ("SymmetricNMF.fit", "non-square matrix", lambda: SymmetricNMF(2).fit(GOOD), ValueError,
      r"square symmetric matrix .* got shape \(6, 5\)"),
     ("SymmetricNMF.fit", "non-symmetric matrix", lambda: SymmetricNMF(2).fit(np.triu(SQUARE)),

@@ -10,6 +10,7 @@ can fit which problem is the solver registry's to say (:func:`nmfkit.solvers.res
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -428,11 +429,47 @@ def check_checkpoint_arguments(estimator, checkpoint, checkpoint_every, resume):
                                     f"{os.fspath(resume)!r}; fit with checkpoint= to write one.")
 
 
+_DEVICES = ("None (where X lives)", "'cpu'", "'cuda'", "'cuda:N'", "a torch.device")
+
+
 def check_device(estimator):
-    """Parameters whose features belong to later work raise instead of being ignored."""
-    if str(getattr(estimator, "device", "cpu")) != "cpu":
-        raise NotImplementedError(f"device={estimator.device!r}: only device='cpu' is "
-                                  "implemented in this version of nmfkit.")
+    """The estimator's ``device`` checked before any work: None, ``'cpu'`` (when torch
+    is not needed to say so) or a ``torch.device`` that PyTorch can run on."""
+    device = getattr(estimator, "device", None)
+    who = type(estimator).__name__
+    if device is None or (isinstance(device, str) and device == "cpu"):
+        return device
+    torch = sys.modules.get("torch")
+    if not (isinstance(device, str) or (torch is not None and isinstance(device, torch.device))):
+        raise TypeError(f"{who}: device={device!r} is not a device; pass one of "
+                        f"{', '.join(_DEVICES)}.")
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(f"{who}: device={device!r} runs the fit on PyTorch, which is not "
+                          "installed; `pip install torch` (a CUDA build for a GPU), or "
+                          "leave device at None to fit on NumPy.") from None
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{who}: device={device!r} is not a device PyTorch knows; pass "
+                         f"one of {', '.join(_DEVICES)}.") from None
+    if parsed.type == "cpu":
+        return parsed
+    if parsed.type != "cuda":
+        raise ValueError(f"{who}: device={device!r}: nmfkit runs on 'cpu' and 'cuda' "
+                         f"devices; pass one of {', '.join(_DEVICES)}.")
+    if not torch.cuda.is_available():
+        raise ValueError(f"{who}: device={device!r} but PyTorch sees no CUDA GPU "
+                         "(torch.cuda.is_available() is False: no GPU on this machine, or "
+                         "a CPU-only build of torch); pass device='cpu', or install a "
+                         "CUDA build of torch on a machine with a GPU.")
+    count = torch.cuda.device_count()
+    index = 0 if parsed.index is None else parsed.index
+    if index >= count:
+        raise ValueError(f"{who}: device={device!r} but PyTorch sees {count} CUDA "
+                         f"device(s), numbered 0 to {count - 1}.")
+    return torch.device("cuda", index)
 
 
 def check_data_for_loss(X, beta, *, masked, what="X", axes=("row", "column")):

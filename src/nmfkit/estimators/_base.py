@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .. import _backends, _data, _threads, _validation
+from .. import _backends, _data, _devices, _threads, _validation
 from ..monitor import Monitor
 from ..objectives import beta_divergence
 from ..solvers import SolverResult, resolve, run
@@ -58,14 +58,32 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     def _validate_X(self, X, *, reset, allow_nan=False):
         """X as a validated float matrix; sets ``n_features_in_`` (and feature names)
-        when ``reset``."""
-        return _validation.as_matrix(self, X, reset=reset, allow_nan=allow_nan)
+        when ``reset``.  A torch tensor is read on the host (see :mod:`nmfkit._devices`)."""
+        return _validation.as_matrix(self, _devices.to_host(X), reset=reset,
+                                     allow_nan=allow_nan)
 
-    def _resolve_solver(self, X, *, beta=2.0, masked=False, orthogonal=None, penalized=False):
-        """The registry's solver for this problem (errors name what can fit it)."""
+    def _placement(self, X):
+        """Where a fit of the user's X runs and what it returns
+        (:class:`nmfkit._devices.Placement`), checked before any work."""
+        where = _devices.placement(_validation.check_device(self), X)
+        if where.on_torch and _devices.is_sparse_input(X):
+            if where.device.type != "cpu":
+                raise NotImplementedError(
+                    f"{type(self).__name__}: sparse X on device {str(where.device)!r} is "
+                    "not implemented in this version of nmfkit; pass a dense X "
+                    "(X.to_dense() or X.toarray()) or fit on device='cpu'.")
+            # Sparse on PyTorch's CPU: scipy.sparse fits it (the same arithmetic on
+            # the host, where sparse products are fastest); W comes back as a tensor.
+            where = dataclasses.replace(where, device=None)
+        return where
+
+    def _resolve_solver(self, X, *, beta=2.0, masked=False, orthogonal=None, penalized=False,
+                        backend="numpy"):
+        """The registry's solver for this problem (errors name what can fit it);
+        ``backend``: the array library the fit runs on (``Placement.backend``)."""
         return resolve(self.solver, problem=self._solver_problem, beta=beta, masked=masked,
                        orthogonal=orthogonal, penalized=penalized,
-                       sparse=_backends.is_sparse(X), backend="numpy")
+                       sparse=_backends.is_sparse(X), backend=backend)
 
     def _restart_seeds(self):
         """Seeds of the ``n_init`` starts: the user's, then fresh ones drawn from it."""
@@ -88,7 +106,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             identity={"class": type(self).__name__, "params": problem_params(self)})
 
     def _fit_restarts(self, X, solver, params, starts, *, floor=0.0, null_loss=None,
-                      checkpointing=None):
+                      checkpointing=None, placement=None):
         """Run ``solver`` from each start, keep the result of lowest objective.
 
         Parameters
@@ -106,6 +124,9 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             From :meth:`_checkpointing`: where to write checkpoints, and the one to
             resume (its finished restarts are not run again; the running one continues
             from its saved factors and history).
+        placement : nmfkit._devices.Placement or None
+            From :meth:`_placement`: X and each start are moved to its device, and the
+            factors come back as NumPy.
 
         Returns
         -------
@@ -116,6 +137,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             the interruption is written there first.
         """
         starts = list(starts)
+        placement = placement or _devices.Placement()
+        X_run = placement.data(X)
         best, runs, best_restart, first, saved = None, [], None, 0, None
         if checkpointing is not None:
             checkpointing.check(X, n_restarts=len(starts))
@@ -166,7 +189,9 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     result.divergence = _divergence(X, result, params)
                 else:
                     with _threads.blas_threads_for(X, H0.shape[0]):
-                        result = run(solver, X, W0, H0, params=run_params, monitor=monitor)
+                        result = _on_host(run(solver, X_run, placement.move(W0),
+                                              placement.move(H0), params=run_params,
+                                              monitor=monitor))
                 result.n_iter += monitor.offset
             except KeyboardInterrupt:
                 monitor.close()
@@ -176,9 +201,9 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 result = None
                 if monitor.last is not None:
                     W_last, H_last, loss_last = monitor.last
-                    result = SolverResult(W=W_last, H=H_last, n_iter=monitor.history[-1][0],
-                                          loss=loss_last, converged=False, message="interrupted",
-                                          S=monitor.last_S)
+                    result = _on_host(SolverResult(
+                        W=W_last, H=H_last, n_iter=monitor.history[-1][0], loss=loss_last,
+                        converged=False, message="interrupted", S=monitor.last_S))
                     result.divergence = _divergence(X, result, params)
                     if writes:
                         write(W_last, H_last, monitor.last_S, monitor.history)
@@ -252,6 +277,14 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
 #: The columns of ``restarts_``, one row per start (``n_init``); ``best`` marks the one kept.
 RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
+
+
+def _on_host(result):
+    """The result with its factors as NumPy arrays (a fit on a device returns tensors)."""
+    def host(A):
+        return None if A is None else _backends.to_numpy(A)
+
+    return dataclasses.replace(result, W=host(result.W), H=host(result.H), S=host(result.S))
 
 
 def _saved_result(record, dtype):

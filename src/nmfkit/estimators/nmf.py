@@ -12,7 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _backends, _data, _sums, _threads, _validation
+from .. import _backends, _data, _devices, _sums, _threads, _validation
 from ..init import initialize, resolve_init
 from ..monitor import Monitor
 from ..objectives import Penalty
@@ -42,7 +42,7 @@ NMF_PARAMETERS: dict = {
     "orthogonal": [Options(("W", "H")), None],
     "missing": [Options(("error", "mask"))],
     "solver_options": ["dict", None],
-    "device": "no_validation",  # checked by check_device (CPU only for now)
+    "device": "no_validation",  # checked by _validation.check_device
 }
 
 
@@ -126,8 +126,14 @@ class NMF(FactorizationBase):
         observed: the recommender convention).  Fitted by 'mu' (any β) or, for β ∈ {1, 2},
         by coordinate descent on the observed entries ('auto', 'hals'/'cd'), in O(nnz·k)
         time and memory per iteration.  Every row and column needs an observed entry.
-    device : str, default='cpu'
-        Compute device; this version implements 'cpu'.
+    device : None, 'cpu', 'cuda', 'cuda:N' or torch.device, default=None
+        Where the fit runs.  None: where X lives (NumPy for NumPy and scipy input, PyTorch
+        on the tensor's device for a torch tensor).  'cpu': NumPy input stays NumPy, a
+        torch tensor runs on PyTorch's CPU.  'cuda', 'cuda:N' or a ``torch.device``: the
+        solver runs on PyTorch on that GPU (NumPy input is moved there once).  Every
+        solver runs the same code on every device.  ``fit_transform`` and ``transform``
+        return W in the type and on the device of X; ``components_`` is NumPy.  Sparse X
+        runs on the CPU (scipy.sparse; on a GPU it raises NotImplementedError).
     solver_options : dict or None, default=None
         Tuning settings by name, the fields of :class:`nmfkit.solvers.Settings`: e.g.
         ``{"extrapolate": False}``, ``{"max_inner": 5}``, ``{"mixed_precision": False}``
@@ -202,7 +208,7 @@ class NMF(FactorizationBase):
         callback=None,
         orthogonal=None,
         missing="error",
-        device="cpu",
+        device=None,
         solver_options=None,
     ):
         self.n_components = n_components
@@ -264,19 +270,21 @@ class NMF(FactorizationBase):
         with fit_context():
             return self._fit(X, W, H, checkpointing)
 
-    def _problem(self, X):
-        """(β, masked, penalty, solver record, settings) for X, checked before any work."""
+    def _problem(self, X, backend="numpy"):
+        """(β, masked, penalty, solver record, settings) for X, checked before any work;
+        ``backend``: where the fit runs (the registry picks among the solvers for it)."""
         masked = self.missing == "mask"
         beta = _validation.beta_value(self.beta_loss)
         penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
         solver = self._resolve_solver(X, beta=beta, masked=masked, orthogonal=self.orthogonal,
-                                      penalized=penalty.active)
+                                      penalized=penalty.active, backend=backend)
         return beta, masked, penalty, solver, Settings.from_options(self.solver_options)
 
     def _fit(self, X, W, H, checkpointing=None):
         masked = self.missing == "mask"
+        placement = self._placement(X)
         X = self._validate_X(X, reset=True, allow_nan=masked)
-        beta, masked, penalty, solver, settings = self._problem(X)
+        beta, masked, penalty, solver, settings = self._problem(X, placement.backend)
         _validation.check_data_for_loss(X, beta, masked=masked)
         init = self.init
         _validation.warn_unused_factors(init, W, H, stacklevel=_caller_stacklevel())
@@ -307,7 +315,8 @@ class NMF(FactorizationBase):
         result, monitor = self._fit_restarts(
             X, solver, params, [start] * len(seeds),
             floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2,
-            null_loss=0.5 * normX2 if beta == 2 else None, checkpointing=checkpointing)
+            null_loss=0.5 * normX2 if beta == 2 else None, checkpointing=checkpointing,
+            placement=placement)
         W_fit = np.ascontiguousarray(_backends.to_numpy(result.W))
         H_fit = np.ascontiguousarray(_backends.to_numpy(result.H))
         self.components_ = H_fit
@@ -315,7 +324,7 @@ class NMF(FactorizationBase):
         self._set_fit_attributes(result, monitor, solver)
         if self.orthogonal is not None:
             self.orthogonality_ = _orthogonality(W_fit if self.orthogonal == "W" else H_fit.T)
-        return W_fit
+        return placement.output(W_fit)
 
     # ------------------------------------------------------------------ using a fit
     def transform(self, X):
@@ -334,6 +343,8 @@ class NMF(FactorizationBase):
         W : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
+        # Solved on the host; W comes back in the type and on the device of X.
+        placement = self._placement(X)
         masked = self.missing == "mask"
         X = self._validate_X(X, reset=False, allow_nan=masked)
         H = self.components_.astype(X.dtype, copy=False)
@@ -341,7 +352,7 @@ class NMF(FactorizationBase):
         if beta == 2.0 and not masked:
             with _threads.blas_threads_for(X, H.shape[0]):
                 Wt = nnls(H @ H.T, _data.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
-            return np.ascontiguousarray(Wt.T)
+            return placement.output(np.ascontiguousarray(Wt.T))
         _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",))
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
                               update_H=False, missing=masked, settings=settings)
@@ -353,11 +364,14 @@ class NMF(FactorizationBase):
                           null_loss=0.5 * _sums.squared_norm(X_obs) if beta == 2 else None)
         with _threads.blas_threads_for(X, H.shape[0]):
             result = run(solver, X, W0, H, params=params, monitor=monitor)
-        return np.ascontiguousarray(_backends.to_numpy(result.W))
+        return placement.output(np.ascontiguousarray(_backends.to_numpy(result.W)))
 
     def inverse_transform(self, X):
-        """Data from W: ``X @ components_`` (n_samples x n_features)."""
+        """Data from W: ``X @ components_`` (n_samples x n_features), in the type and
+        on the device of W."""
         check_is_fitted(self)
+        if _devices.is_torch(X):
+            return X @ _devices.as_tensor_like(self.components_, X)
         return X @ self.components_
 
 

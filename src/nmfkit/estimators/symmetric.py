@@ -33,7 +33,7 @@ SYMMETRIC_PARAMETERS: dict = {
     "verbose": ["verbose"],
     "callback": ["callable", None],
     "solver_options": ["dict", None],
-    "device": "no_validation",  # checked by check_device (CPU only for now)
+    "device": "no_validation",  # checked by _validation.check_device
 }
 
 
@@ -91,8 +91,10 @@ class SymmetricNMF(FactorizationBase):
     solver_options : dict or None
         Tuning settings by name (:class:`nmfkit.solvers.Settings`), e.g.
         ``{"max_inner": 1}``.
-    device : str, default='cpu'
-        Compute device; this version implements 'cpu'.
+    device : None, 'cpu', 'cuda', 'cuda:N' or torch.device, default=None
+        Where the fit runs, as in :class:`nmfkit.NMF` (None: where X lives; a GPU runs
+        the same solver on PyTorch).  Fitted attributes are NumPy; ``fit_transform``
+        returns the type of X.
 
     Attributes
     ----------
@@ -141,7 +143,7 @@ class SymmetricNMF(FactorizationBase):
     def __init__(self, n_components=2, *, init="auto", solver="auto", tol=1e-4, max_iter=500,
                  random_state=None, n_init=1, weight="weight", normalize=False, verbose=0,
                  callback=None,
-                 solver_options=None, device="cpu"):
+                 solver_options=None, device=None):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -181,21 +183,24 @@ class SymmetricNMF(FactorizationBase):
         return self
 
     def fit_transform(self, X, y=None, H=None, **checkpoints):
-        """Fit and return ``H_`` (n_nodes x n_components)."""
-        return self.fit(X, H=H, **checkpoints).H_
+        """Fit and return ``H_`` (n_nodes x n_components), in the type and on the device
+        of X (a torch tensor gets a tensor)."""
+        self.fit(X, H=H, **checkpoints)
+        return self._placement(X).output(self.H_)
 
     def fit_predict(self, X, y=None, H=None, **checkpoints):
         """Fit and return ``labels_``: each node's component."""
         return self.fit(X, H=H, **checkpoints).labels_
 
     def _fit(self, X, H, checkpointing=None):
+        placement = self._placement(X)
         A, nodes = self._adjacency(X)
         _validation.check_symmetric(A, what="A")
         n, k = A.shape[0], self.n_components
         if k > n:
             raise ValueError(f"n_components={k} is larger than the number of nodes ({n}); "
                              f"pass n_components <= {n}.")
-        solver = self._resolve_solver(A)
+        solver = self._resolve_solver(A, backend=placement.backend)
         _validation.warn_if_all_zero(A, "SymmetricNMF")
         self.degrees_ = _degrees(A)
         if self.normalize:
@@ -228,7 +233,7 @@ class SymmetricNMF(FactorizationBase):
         result, monitor = self._fit_restarts(
             A, solver, params, [start] * len(seeds),
             floor=10 * float(np.finfo(A.dtype).eps) * 0.5 * normA2, null_loss=0.5 * normA2,
-            checkpointing=checkpointing)
+            checkpointing=checkpointing, placement=placement)
         H_fit = np.ascontiguousarray(_backends.to_numpy(result.W))
         self.H_ = H_fit
         self.components_ = np.ascontiguousarray(H_fit.T)

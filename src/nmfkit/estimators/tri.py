@@ -42,7 +42,7 @@ TRI_PARAMETERS: dict = {
     "callback": ["callable", None],
     "weight": [str, None],
     "solver_options": ["dict", None],
-    "device": "no_validation",  # checked by check_device (CPU only for now)
+    "device": "no_validation",  # checked by _validation.check_device
 }
 
 #: The solver names a symmetric fit accepts: the general rule's name stands for its
@@ -108,8 +108,10 @@ class TriNMF(BiclusterMixin, FactorizationBase):
     solver_options : dict or None, default=None
         Tuning settings by name (:class:`nmfkit.solvers.Settings`); ``max_inner`` sets
         the repetitions of the S rule per iteration.
-    device : str, default='cpu'
-        Compute device; this version implements 'cpu'.
+    device : None, 'cpu', 'cuda', 'cuda:N' or torch.device, default=None
+        Where the fit runs, as in :class:`nmfkit.NMF` (None: where X lives; a GPU runs
+        the same solver on PyTorch).  Fitted attributes are NumPy; ``fit_transform``
+        returns the type of X.
 
     Attributes
     ----------
@@ -171,7 +173,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
     def __init__(self, n_row_clusters=2, n_column_clusters=None, *, symmetric="auto",
                  init="auto", solver="auto", tol=1e-4, max_iter=500, random_state=None,
                  n_init=1, verbose=0, callback=None, weight="weight", solver_options=None,
-                 device="cpu"):
+                 device=None):
         self.n_row_clusters = n_row_clusters
         self.n_column_clusters = n_column_clusters
         self.symmetric = symmetric
@@ -228,8 +230,9 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         self._check_params()
         checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
+            placement = self._placement(X)
             X = self._fit(X, checkpointing)
-        return nnls_weights(self.components_, X)
+        return placement.output(nnls_weights(self.components_, X))
 
     def _matrix(self, X):
         """(validated X, nodes or None, whether X was a graph)."""
@@ -238,8 +241,9 @@ class TriNMF(BiclusterMixin, FactorizationBase):
             return self._validate_X(A, reset=True), _node_array(nodes), True
         return self._validate_X(X, reset=True), None, False
 
-    def _problem(self, X, graph):
-        """(symmetric, k, l, solver record) for X, checked before any work."""
+    def _problem(self, X, graph, backend="numpy"):
+        """(symmetric, k, l, solver record) for X, checked before any work; ``backend``:
+        where the fit runs."""
         symmetric = graph if self.symmetric == "auto" else bool(self.symmetric)
         m, n = X.shape
         k = self.n_row_clusters
@@ -271,7 +275,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
                 raise ValueError(
                     f"solver={_SYMMETRIC_SOLVER!r} fits the graph form A ≈ H S Hᵀ; pass "
                     "symmetric=True (with a square symmetric X), or solver='auto'.")
-            return False, k, l, self._resolve_solver(X)
+            return False, k, l, self._resolve_solver(X, backend=backend)
         # The one place that decides which solver fits a symmetric A.
         if self.solver not in _SYMMETRIC_NAMES:
             raise ValueError(
@@ -280,8 +284,9 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         return True, k, k, get(_SYMMETRIC_SOLVER, self._solver_problem)
 
     def _fit(self, X, checkpointing=None):
+        placement = self._placement(X)
         X, nodes, graph = self._matrix(X)
-        symmetric, k, l, solver = self._problem(X, graph)
+        symmetric, k, l, solver = self._problem(X, graph, placement.backend)
         _validation.warn_if_all_zero(X, "TriNMF")
         normX2 = _sums.squared_norm(X)
         params = SolverParams(max_iter=self.max_iter, random_state=self.random_state,
@@ -301,7 +306,7 @@ class TriNMF(BiclusterMixin, FactorizationBase):
         result, monitor = self._fit_restarts(
             X, solver, params, [start] * len(seeds),
             floor=10 * float(np.finfo(X.dtype).eps) * 0.5 * normX2, null_loss=0.5 * normX2,
-            checkpointing=checkpointing)
+            checkpointing=checkpointing, placement=placement)
         F = np.ascontiguousarray(_backends.to_numpy(result.W))
         G = np.ascontiguousarray(_backends.to_numpy(result.H).T)
         S = np.ascontiguousarray(_backends.to_numpy(result.S))
