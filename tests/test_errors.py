@@ -13,8 +13,8 @@ import pytest
 
 import nmfkit
 import pandas as pd
-
 from nmfkit import NMF, Recommender, SimilarityIndex, SymmetricNMF, TopicModel, TriNMF, select_rank
+from nmfkit.audio import separate
 
 RNG = np.random.default_rng(0)
 GOOD = RNG.random((6, 5))
@@ -60,6 +60,7 @@ for entry, call in ENTRY_POINTS.items():
                       message.replace("{who}", WHO[entry])))
 
 _fitted = NMF(2, max_iter=20).fit(GOOD)
+SOUND = np.random.default_rng(0).standard_normal(4096)
 
 
 def _no_gpu(call, X):
@@ -119,6 +120,17 @@ CASES += [
      lambda: Recommender(2, random_state=0).fit(RATINGS).genre_enrichment(
          pd.Series({"x": "Drama"}), n_top=1, min_ratings=1), ValueError,
      r"genres describes none of the 3 items"),
+    ("audio.separate", "a stereo signal", lambda: separate(np.zeros((4096, 2)), 16000, 2),
+     ValueError, r"signal must be 1-D .*signal\[:, 0\]"),
+    ("audio.separate", "NaN sample",
+     lambda: separate(np.where(np.arange(4096) == 7, np.nan, SOUND), 16000, 2), ValueError,
+     r"1 NaN or infinite sample\(s\) \(first at sample 7\)"),
+    ("audio.separate", "a file name instead of samples", lambda: separate("song.wav", 16000, 2),
+     TypeError, r"scipy.io.wavfile.read"),
+    ("audio.separate", "shorter than one frame", lambda: separate(SOUND[:1000], 16000, 2),
+     ValueError, r"1000 sample\(s\), fewer than one STFT frame \(n_fft=2048\)"),
+    ("audio.separate", "all zeros", lambda: separate(np.zeros(4096), 16000, 2), ValueError,
+     r"all zeros"),
     ("TopicModel.fit", "one string instead of a list", lambda: TopicModel(2).fit("a text"),
      TypeError, r"not one string; wrap it in a list"),
 ]

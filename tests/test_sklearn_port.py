@@ -42,11 +42,11 @@ Not applicable (no nmfkit equivalent):
   takes X as the estimator validated it and does not check it again (the estimator's
   checks of the same input are kept).
 
-Waiting for ``nmfkit.MiniBatchNMF`` (left out; parametrisations over both estimators keep
-their NMF cases): ``test_minibatch_nmf_transform``, ``test_mbnmf_inverse_transform``,
-``test_minibatch_nmf_negative_beta_loss``, ``test_nmf_minibatchnmf_equivalence``,
-``test_minibatch_nmf_partial_fit``, ``test_minibatch_nmf_verbose``, and the
-MiniBatchNMF halves of ``test_parameter_checking`` and ``test_nmf_true_reconstruction``.
+The ``MiniBatchNMF`` cases (``test_minibatch_nmf_transform``,
+``test_mbnmf_inverse_transform``, ``test_minibatch_nmf_negative_beta_loss``,
+``test_nmf_minibatchnmf_equivalence``, ``test_minibatch_nmf_partial_fit``,
+``test_minibatch_nmf_verbose``, and the MiniBatchNMF halves of ``test_parameter_checking``
+and ``test_nmf_true_reconstruction``) are ported in ``tests/test_sklearn_port_minibatch.py``.
 """
 import re
 import warnings
