@@ -668,3 +668,15 @@ def test_masked_mu_does_not_extrapolate_by_default(monkeypatch):
                    init="random", random_state=0, max_iter=60, tol=0)
     losses = model.loss_curve_["loss"].to_numpy()
     assert len(losses) == 61 and np.all(np.diff(losses) <= 1e-12 * losses[1:])
+
+
+def test_itakura_saito_weights_equal_the_general_power_form():
+    # β = 0 takes a reciprocal and a product instead of Y ** (β − 2): same values.
+    from nmfkit.objectives import BetaData
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 30)) + 0.1
+    Y = rng.random((40, 30)) + 1e-3
+    P, Q = BetaData(X, 0.0)._weights(Y, Y.dtype)
+    np.testing.assert_allclose(P, X * Y ** -2.0, rtol=1e-15)
+    np.testing.assert_allclose(Q, Y ** -1.0, rtol=1e-15)

@@ -296,6 +296,11 @@ class BetaData:
             return x / Yf, None
         if beta == 2:
             return x, Y
+        if beta == 0:
+            # Itakura–Saito: a reciprocal and a product, not the general power, which
+            # costs several times as much per entry (and gives the same values).
+            inverse = 1 / Yf
+            return x * (inverse * inverse), inverse
         return x * Yf ** (beta - 2), Yf ** (beta - 1)
 
     def terms_H(self, W, H, Y):
