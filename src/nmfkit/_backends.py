@@ -22,19 +22,29 @@ _NAMESPACES: dict = {}
 def namespace(*arrays):
     """Array-API namespace of the dense arrays among ``arrays`` (sparse ``X`` is skipped).
 
-    Memoised by the arrays' types: solvers ask once per row sweep, and asking
-    ``array_namespace`` afresh is a visible part of a large sparse fit's time.
-    Data-matrix wrappers (:class:`nmfkit._data.RowSplit`) mark themselves with
-    ``is_data_matrix`` and are skipped like sparse matrices.
+    Memoised by the arguments' types (which alone decide it): solvers ask once per
+    update, and asking ``array_namespace`` afresh, or even sorting out which arguments
+    are dense, is a visible part of a small fit's time.  Data-matrix wrappers
+    (:class:`nmfkit._data.RowSplit`) mark themselves with ``is_data_matrix`` and are
+    skipped like sparse matrices.
     """
-    dense = [a for a in arrays if a is not None and not is_sparse(a)
-             and not getattr(a, "is_data_matrix", False)]
-    key = tuple({type(a) for a in dense})
+    key = tuple(map(type, arrays))
     xp = _NAMESPACES.get(key)
     if xp is None:
+        dense = [a for a in arrays if a is not None and not is_sparse(a)
+                 and not getattr(a, "is_data_matrix", False)]
         xp = array_namespace(*dense) if dense else array_namespace(np.empty(0))
         _NAMESPACES[key] = xp
     return xp
+
+
+def all_numpy(*arrays) -> bool:
+    """True when every argument is a plain NumPy array: the case for which some
+    operations have a compiled NumPy implementation (:mod:`nmfkit.solvers._kernels`)."""
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            return False
+    return True
 
 
 def to_numpy(A) -> np.ndarray:
@@ -65,6 +75,8 @@ def as_float32(X):
 
 def like(A, U):
     """``A`` in ``U``'s dtype (no copy when it already is)."""
+    if type(A) is np.ndarray and type(U) is np.ndarray:
+        return A if A.dtype == U.dtype else A.astype(U.dtype)
     return namespace(U).astype(A, U.dtype, copy=False)
 
 

@@ -33,6 +33,14 @@ def cores() -> int:
 SWEEP_BLOCK_BYTES = 4 << 20
 
 
+def one_column_block(U) -> bool:
+    """Whether :func:`map_column_blocks` sweeps the k x r factor ``U`` as one block."""
+    k, r = U.shape
+    if not isinstance(U, np.ndarray):
+        return True
+    return r < 2 * max(1, SWEEP_BLOCK_BYTES // max(1, k * U.itemsize))
+
+
 def map_column_blocks(fn, U):
     """``[fn(slice) ...]`` over cache-sized column blocks of a k x r factor ``U``.
 
@@ -42,11 +50,9 @@ def map_column_blocks(fn, U):
     ones, and other backends (a GPU wants the whole factor at once), get one block.
     """
     k, r = U.shape
-    if not isinstance(U, np.ndarray):
+    if one_column_block(U):
         return [fn(slice(0, r))]
     width = max(1, SWEEP_BLOCK_BYTES // max(1, k * U.itemsize))
-    if r < 2 * width:
-        return [fn(slice(0, r))]
     return map_threads(fn, [slice(a, min(a + width, r)) for a in range(0, r, width)])
 
 

@@ -1,8 +1,9 @@
-"""Compiled inner loops (numba) for the one solver whose hot loop vectorising did not fix.
+"""Compiled inner loops (numba): Newton-CD's sweeps, and the NumPy backend's HALS sweep.
 
-Two layouts of the same sweep: :func:`kl_dense_rows` (dense X) and :func:`stored_rows`
-(the stored entries of a sparse or mostly-zero X, or the observed entries of a masked X;
-KL or least squares).
+Two layouts of the same Newton-CD sweep: :func:`kl_dense_rows` (dense X) and
+:func:`stored_rows` (the stored entries of a sparse or mostly-zero X, or the observed
+entries of a masked X; KL or least squares).  :func:`hals_columns` is the HALS sweep of
+:func:`nmfkit.solvers.hals.hals_sweep` for NumPy factors (see the end of this module).
 
 Newton-CD for KL on a dense X (``newton_cd.py``) needs, for every variable of a row and
 after every step, two sums over the row's n entries, Σ_j h_j x_j/y_j and
@@ -316,3 +317,166 @@ def over_rows(kernel, m, n_threads, *args, indptr=None):
         pool = _POOL[n_threads] = ThreadPoolExecutor(n_threads, thread_name_prefix="nmfkit")
     futures = [pool.submit(kernel, *args, int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
     return sum(f.result() for f in futures)
+
+
+# ----------------------------------------------------------------------------- HALS
+#: Bytes of the factor's k rows one tile of :func:`hals_columns` covers: the k row
+#: segments, read once per row update, stay in L2 cache for all k updates.
+HALS_TILE_BYTES = 1 << 17
+
+
+@njit(**_JIT)
+def hals_inverse_diagonal(A):
+    """1 / a_jj for each j (divided in A's dtype, returned as float64), or 0 where a_jj
+    is at most ε² of the largest a_jj (a vanished component,
+    :func:`nmfkit.solvers.hals.update`)."""
+    k = A.shape[0]
+    largest = -np.inf
+    for j in range(k):
+        largest = max(largest, np.float64(A[j, j]))
+    eps = np.finfo(A.dtype).eps
+    threshold = A.dtype.type(np.float64(eps) ** 2 * largest)
+    one = A.dtype.type(1.0)
+    inv = np.zeros(k)
+    for j in range(k):
+        if A[j, j] > threshold:
+            inv[j] = one / A[j, j]
+    return inv
+
+
+@njit(**_JIT)
+def hals_columns(U, A, B, inv, l1, order, a, b):
+    """One Gauss–Seidel HALS sweep of columns a:b of U (k x r) in place; returns the
+    sweep's Σ (ΔU)² over them, in float64.  ``order``: the rows in the order to visit
+    them, or empty for 0, 1, ..., k − 1; ``inv`` (float64): 1 / a_jj for each row, or
+    empty for :func:`hals_inverse_diagonal` of A.
+
+    The NumPy backend's implementation of :func:`nmfkit.solvers.hals.hals_sweep`: the
+    same step, row order and operations, each rounded on its own in U's dtype
+    (no fast-math: a contracted multiply-add would leave rounding residues where the
+    array form gives exact zeros), for each row j in ``order``
+    u_j ← max(((b_j − a_jᵀU) − l1)·inv_j + u_j, 0), NaN kept as NaN.  Only the order of
+    the k terms of a_jᵀU may differ from BLAS's.  Columns are independent, so they are
+    swept one tile at a time (:data:`HALS_TILE_BYTES`); in the array-API form each row
+    update is several array calls, here one pass over the tile's row.
+    """
+    k = U.shape[0]
+    natural = order.shape[0] == 0
+    if inv.shape[0] == 0:
+        inv = hals_inverse_diagonal(A)  # both float64: one type for numba
+    zero = U.dtype.type(0.0)
+    width = max(16, HALS_TILE_BYTES // max(1, k * U.itemsize))
+    tile = min(width, max(1, b - a))
+    g = np.empty(tile, U.dtype)
+    # Σ (ΔU)² per column of the tile: a sum that vectorises without reassociating
+    squares = np.zeros(tile)
+    for c0 in range(a, b, width):
+        c1 = min(c0 + width, b)
+        w = c1 - c0
+        # (row slices, not U[t, c0 + c]: an index numba cannot prove non-negative gets a
+        # wrap-around test that keeps LLVM from vectorising the loops)
+        gw, sw = g[:w], squares[:w]
+        for jj in range(k):
+            j = jj if natural else order[jj]
+            # a_jᵀU, its terms added in order; four rows of U per pass over the tile
+            # (the same sums, a quarter of the loads and stores of g)
+            gw[:] = zero
+            t = 0
+            while t + 4 <= k:
+                a0, a1, a2, a3 = A[j, t], A[j, t + 1], A[j, t + 2], A[j, t + 3]
+                U0, U1, U2, U3 = U[t, c0:c1], U[t + 1, c0:c1], U[t + 2, c0:c1], U[t + 3, c0:c1]
+                for c in range(w):
+                    gw[c] = (((gw[c] + a0 * U0[c]) + a1 * U1[c]) + a2 * U2[c]) + a3 * U3[c]
+                t += 4
+            while t < k:
+                at, Ut = A[j, t], U[t, c0:c1]
+                for c in range(w):
+                    gw[c] += at * Ut[c]
+                t += 1
+            step = U.dtype.type(inv[j])
+            Bj, Uj = B[j, c0:c1], U[j, c0:c1]
+            for c in range(w):
+                old = Uj[c]
+                v = ((Bj[c] - gw[c]) - l1) * step + old
+                if v < zero:  # not for NaN, which stays (as with np.maximum)
+                    v = zero
+                Uj[c] = v
+                d = np.float64(v) - np.float64(old)
+                sw[c] += d * d
+    return squares.sum()
+
+
+# ------------------------------------------------------------------- extrapolation
+#: Fast-math for the compiled loops that sum: reassociation only, so that the sums
+#: vectorise; no contraction (a fused multiply-add would round the entries differently
+#: from the array form's separate operations, and leave residues where it gives zeros).
+#: The entries themselves are formed in functions without fast-math (LLVM keeps each
+#: instruction's flags when it inlines them).
+_SUMS = {"reassoc"}
+
+
+@njit(**_JIT)
+def _extrapolated_value(new, prev, beta, zero):
+    """[(new − prev)·β + new]₊ of one entry, each operation rounded on its own (as
+    :func:`nmfkit.solvers.alternating.extrapolated`'s array form); NaN stays NaN."""
+    v = (new - prev) * beta + new
+    return zero if v < zero else v
+
+
+@njit(**_JIT)
+def extrapolate(new, prev, beta, out):
+    """out ← [new + β(new − prev)]₊ for 2-D arrays of one shape: the NumPy backend's
+    :func:`nmfkit.solvers.alternating.extrapolated`, in one pass (``out`` may be
+    ``prev`` or ``new``: each entry is read before it is written)."""
+    zero = out.dtype.type(0.0)
+    bt = out.dtype.type(beta)
+    for i in range(new.shape[0]):
+        for j in range(new.shape[1]):
+            out[i, j] = _extrapolated_value(new[i, j], prev[i, j], bt, zero)
+
+
+@njit(fastmath=_SUMS, **_JIT)
+def extrapolate_terms(new, prev, beta, out, B):
+    """:func:`extrapolate`, returning the candidate's terms of the Frobenius objective
+    that need a pass over it: (⟨B, out⟩, Σ out), summed in float64."""
+    zero = out.dtype.type(0.0)
+    bt = out.dtype.type(beta)
+    cross = 0.0
+    total = 0.0
+    for i in range(new.shape[0]):
+        for j in range(new.shape[1]):
+            v = _extrapolated_value(new[i, j], prev[i, j], bt, zero)
+            out[i, j] = v
+            cross += np.float64(B[i, j]) * np.float64(v)
+            total += np.float64(v)
+    return cross, total
+
+
+# ---------------------------------------------------------------- multiplicative
+@njit(**_JIT)
+def _mu_value(u, den, b, l1, l2, tiny, zero):
+    """u·([b]₊ / max(den + l2·u + l1, tiny)), each operation rounded on its own (as
+    :func:`nmfkit.solvers.mu.update`'s array form); max as np.maximum takes it (NaN
+    stays NaN)."""
+    if l2 != zero:
+        den = den + l2 * u
+    if l1 != zero:
+        den = den + l1
+    return u * ((zero if b < zero else b) / (tiny if den < tiny else den))
+
+
+@njit(fastmath=_SUMS, **_JIT)
+def mu_step(U, D, B, l1, l2, tiny, out):
+    """out ← U ∘ [B]₊ / max(D + l2·U + l1, tiny), D = AU: the NumPy backend's Frobenius
+    multiplicative step (:func:`nmfkit.solvers.mu.update`) in one pass, the operations
+    in the same order and dtype; returns Σ (out − U)², in float64."""
+    zero = U.dtype.type(0.0)
+    change = 0.0
+    for i in range(U.shape[0]):
+        for j in range(U.shape[1]):
+            u = U[i, j]
+            v = _mu_value(u, D[i, j], B[i, j], l1, l2, tiny, zero)
+            out[i, j] = v
+            d = np.float64(v) - np.float64(u)
+            change += d * d
+    return change

@@ -19,8 +19,8 @@ algorithms using extrapolation"): after updating H, step further along the last
 change, Ĥ = [H_new + β(H_new − H_prev)]₊, update W from Ĥ, and likewise for W.  The
 objective of every candidate pair is available from products already computed,
 so a step is accepted only when it lowers the objective by more than the objective's
-rounding (:func:`nmfkit.objectives.frobenius_rounding`: a smaller gain cannot be told
-from rounding, which differs between dense and sparse products of the same X);
+rounding (:func:`extrapolation_margin`: a smaller gain cannot be told from rounding,
+which differs between dense and sparse products of the same X);
 otherwise the plain step is taken and β shrinks (β ← β/η, β̄ ← last good β).  The
 accepted sequence is therefore monotone, like the plain method's.
 """
@@ -32,7 +32,11 @@ import numpy as np
 
 from .. import _backends, _data, _sums, _threads
 from ..objectives import frobenius_rounding
+from . import _kernels
 from .result import SolverResult
+
+#: Factor dtypes the compiled NumPy kernels take.
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # Ang & Gillis 2019, section 3: growth factors and restart shrink factor.
 BETA0 = 0.5
@@ -74,12 +78,20 @@ def repeat(step, U, state):
     ``state['max_inner']`` (the user's cap) overrides the cost model, whose budget is
     ``1 + state['inner_alpha']·ρ`` (:func:`inner_budget`).
     """
-    k, r = U.shape
     max_inner = state.get("max_inner")
     if max_inner is None:
-        max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False),
-                                 itemsize=getattr(U.dtype, "itemsize", 8),
-                                 alpha=state.get("inner_alpha", 0.5))
+        # The budget is fixed for a factor's shape and dtype: kept in the state, so the
+        # cost model runs once per fit and factor, not once per update.
+        key = (U.shape, U.dtype)
+        cached = state.get("budget")
+        if cached is not None and cached[0] == key:
+            max_inner = cached[1]
+        else:
+            k, r = U.shape
+            max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False),
+                                     itemsize=getattr(U.dtype, "itemsize", 8),
+                                     alpha=state.get("inner_alpha", 0.5))
+            state["budget"] = (key, max_inner)
     first = None
     delta2 = state.get("inner_delta", 0.1) ** 2
     for _ in range(max(1, max_inner)):
@@ -104,6 +116,23 @@ def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
                       penalty.value(U if Wt is None else Wt, H))
 
 
+#: The float64 rounding of the trace identity's last step, in units of ε₆₄·½‖X‖², with
+#: room to spare: its three terms are each about ‖X‖² when the fit is good, so their sum
+#: is off by a few units whatever the products' precision (the dense and the sparse
+#: products of one X give objectives a few units apart for the same factors), and an
+#: extrapolation decision compares two such sums.
+COMBINATION_ROUNDING = 20.0
+
+
+def extrapolation_margin(normX2, eps, k, shape) -> float:
+    """The gain an extrapolated step must bring to be kept: the objective's rounding, that
+    of the products (:func:`nmfkit.objectives.frobenius_rounding`, ``eps`` their machine
+    epsilon) or of the identity's float64 sum (:data:`COMBINATION_ROUNDING`), whichever
+    is larger."""
+    return max(frobenius_rounding(normX2, eps, k, shape),
+               COMBINATION_ROUNDING * float(np.finfo(np.float64).eps) * 0.5 * float(normX2))
+
+
 def next_beta(accepted, beta, beta_max, beta_good):
     """Ang & Gillis's step-size rule after a candidate was accepted or rejected:
     returns the new (β, β̄, last good β).  Newton-CD uses it too."""
@@ -120,7 +149,12 @@ def _objective(normX2, cross, gram, HHt, penalty_value):
 
 
 def extrapolated(new, prev, beta):
-    """[new + β(new − prev)]₊ as one new array."""
+    """[new + β(new − prev)]₊ as one new array (for NumPy arrays, one compiled pass:
+    :func:`nmfkit.solvers._kernels.extrapolate`)."""
+    if _backends.all_numpy(new, prev) and new.ndim == 2 and new.dtype in _KERNEL_DTYPES:
+        out = np.empty_like(new)
+        _kernels.extrapolate(new, prev, beta, out)
+        return out
     out = new - prev
     out *= beta
     out += new
@@ -177,22 +211,41 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     ``out`` is given (it may be ``prev``, whose block is read first), so a rejected
     extrapolation allocates no factor-sized array.  Returns (loss, TTᵀ).
     """
-    xp = _backends.namespace(new, prev)
-    want_sum = bool(penalty.l1_W)
+    if (_backends.all_numpy(new, prev, B_W) and new.dtype in _KERNEL_DTYPES
+            and B_W.dtype in _KERNEL_DTYPES):
+        # The same terms from one compiled pass per block (no temporary when out is given).
+        def block(cols):
+            T = (out[:, cols] if out is not None
+                 else np.empty((new.shape[0], cols.stop - cols.start), new.dtype))
+            cross, total = _kernels.extrapolate_terms(new[:, cols], prev[:, cols], beta, T,
+                                                      B_W[:, cols])
+            return _sums.gram64(T), cross, total
 
-    def block(cols):
-        T = new[:, cols] - prev[:, cols]
-        T *= beta
-        T += new[:, cols]
-        T = _backends.clip_nonnegative_(T)
-        if out is not None:
-            out[:, cols] = T
-        return _sums.gram64(T), _sums.vdot64(B_W[:, cols], T), float(xp.sum(T)) if want_sum else 0.0
+        if _threads.one_column_block(new):
+            T = out if out is not None else np.empty(new.shape, new.dtype)
+            cross, total = _kernels.extrapolate_terms(new, prev, beta, T, B_W)
+            gram = _sums.gram64(T)
+            sq = float(np.trace(gram)) if penalty.l2_W else 0.0
+            return _objective(normX2, cross, gram, HHt, penalty.value_from(total, sq, H)), gram
+    else:
+        xp = _backends.namespace(new, prev)
+        want_sum = bool(penalty.l1_W)
+
+        def block(cols):
+            T = new[:, cols] - prev[:, cols]
+            T *= beta
+            T += new[:, cols]
+            T = _backends.clip_nonnegative_(T)
+            if out is not None:
+                out[:, cols] = T
+            return (_sums.gram64(T), _sums.vdot64(B_W[:, cols], T),
+                    float(xp.sum(T)) if want_sum else 0.0)
 
     parts = _threads.map_column_blocks(block, new)
     gram = parts[0][0]
     for g, _, _ in parts[1:]:
         gram = gram + g
+    xp = _backends.namespace(gram)
     sq = float(xp.sum(xp.linalg.diagonal(gram))) if penalty.l2_W else 0.0
     loss = _objective(normX2, sum(p[1] for p in parts), gram, HHt,
                       penalty.value_from(sum(p[2] for p in parts), sq, H))
@@ -225,8 +278,8 @@ def run(X, W, H, *, params, monitor, update):
     exact = sparse and not params.penalty.active
     # An extrapolated step is kept only if it gains more than the objective's rounding
     # (module docstring).
-    margin = frobenius_rounding(normX2, _backends.namespace(W, H).finfo(W.dtype).eps,
-                                H.shape[0], X.shape)
+    margin = extrapolation_margin(normX2, _backends.namespace(W, H).finfo(W.dtype).eps,
+                                  H.shape[0], X.shape)
     X = _data.operand(X, min_nnz=settings.split_min_nnz)  # large sparse X: all cores
     if lean(X, W, params):
         result = _run_lean(X, W, H, normX2, params=params, monitor=monitor, update=update,
