@@ -35,9 +35,9 @@ SWEEP_BLOCK_BYTES = 4 << 20
 
 def one_column_block(U) -> bool:
     """Whether :func:`map_column_blocks` sweeps the k x r factor ``U`` as one block."""
-    k, r = U.shape
-    if not isinstance(U, np.ndarray):
+    if not isinstance(U, np.ndarray) or U.nbytes < SWEEP_BLOCK_BYTES:
         return True
+    k, r = U.shape
     return r < 2 * max(1, SWEEP_BLOCK_BYTES // max(1, k * U.itemsize))
 
 

@@ -82,23 +82,22 @@ def repeat(step, U, state):
     if max_inner is None:
         # The budget is fixed for a factor's shape and dtype: kept in the state, so the
         # cost model runs once per fit and factor, not once per update.
-        key = (U.shape, U.dtype)
         cached = state.get("budget")
-        if cached is not None and cached[0] == key:
-            max_inner = cached[1]
+        if cached is not None and cached[0] == U.shape and cached[1] == U.dtype:
+            max_inner = cached[2]
         else:
             k, r = U.shape
             max_inner = inner_budget(k, r, state.get("nnz", r * k), state.get("sparse", False),
                                      itemsize=getattr(U.dtype, "itemsize", 8),
                                      alpha=state.get("inner_alpha", 0.5))
-            state["budget"] = (key, max_inner)
+            state["budget"] = (U.shape, U.dtype, max_inner)
+    if max_inner <= 1:
+        return step(U)[0]
     first = None
     delta2 = state.get("inner_delta", 0.1) ** 2
-    for _ in range(max(1, max_inner)):
+    for _ in range(max_inner):
         before = U
         U, change = step(U)
-        if max_inner == 1:
-            break
         if change is None:
             delta = U - before
             change = _sums.sumsq(delta)
@@ -214,19 +213,19 @@ def _extrapolated_loss(normX2, B_W, new, prev, beta, HHt, penalty, H, out=None):
     if (_backends.all_numpy(new, prev, B_W) and new.dtype in _KERNEL_DTYPES
             and B_W.dtype in _KERNEL_DTYPES):
         # The same terms from one compiled pass per block (no temporary when out is given).
-        def block(cols):
-            T = (out[:, cols] if out is not None
-                 else np.empty((new.shape[0], cols.stop - cols.start), new.dtype))
-            cross, total = _kernels.extrapolate_terms(new[:, cols], prev[:, cols], beta, T,
-                                                      B_W[:, cols])
-            return _sums.gram64(T), cross, total
-
         if _threads.one_column_block(new):
             T = out if out is not None else np.empty(new.shape, new.dtype)
             cross, total = _kernels.extrapolate_terms(new, prev, beta, T, B_W)
             gram = _sums.gram64(T)
             sq = float(np.trace(gram)) if penalty.l2_W else 0.0
             return _objective(normX2, cross, gram, HHt, penalty.value_from(total, sq, H)), gram
+
+        def block(cols):
+            T = (out[:, cols] if out is not None
+                 else np.empty((new.shape[0], cols.stop - cols.start), new.dtype))
+            cross, total = _kernels.extrapolate_terms(new[:, cols], prev[:, cols], beta, T,
+                                                      B_W[:, cols])
+            return _sums.gram64(T), cross, total
     else:
         xp = _backends.namespace(new, prev)
         want_sum = bool(penalty.l1_W)
