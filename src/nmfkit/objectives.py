@@ -297,8 +297,8 @@ class BetaData:
         if beta == 2:
             return x, Y
         if beta == 0:
-            # Itakura–Saito: a reciprocal and a product, not the general power, which
-            # costs several times as much per entry (and gives the same values).
+            # Itakura–Saito: one division and products instead of the general power
+            # (a logarithm and an exponential per entry); the values agree to rounding.
             inverse = 1 / Yf
             return x * (inverse * inverse), inverse
         return x * Yf ** (beta - 2), Yf ** (beta - 1)

@@ -117,8 +117,8 @@ def _loss(normX2, B, U, WtW, HHt, penalty, H, Wt=None):
 
 #: The float64 rounding of the trace identity's last step, in units of ε₆₄·½‖X‖², with
 #: room to spare: its three terms are each about ‖X‖² when the fit is good, so their sum
-#: is off by a few units whatever the products' precision (the dense and the sparse
-#: products of one X give objectives a few units apart for the same factors), and an
+#: is off by a few units whatever the products' precision (dense and sparse products of
+#: one X round differently, and both must take the same decisions), and an
 #: extrapolation decision compares two such sums.
 COMBINATION_ROUNDING = 20.0
 
