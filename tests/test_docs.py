@@ -257,7 +257,7 @@ def _inventory(site_dir):
 PUBLIC_MODULES = ["nmfkit", "nmfkit.apps.topics", "nmfkit.apps.similarity", "nmfkit.datasets",
                   "nmfkit.io", "nmfkit.metrics", "nmfkit.plot", "nmfkit.report",
                   "nmfkit.solvers", "nmfkit.demo", "nmfkit.rank", "nmfkit.cluster",
-                  "nmfkit.images", "nmfkit.audio", "nmfkit.stream"]
+                  "nmfkit.images", "nmfkit.audio", "nmfkit.stream", "nmfkit.distributed"]
 REQUIRED = {"nmfkit.objectives": ["beta_divergence"],
             "nmfkit.solvers": ["available", "names", "register", "Solver", "Settings"],
             "nmfkit.demo": ["run"]}

@@ -133,7 +133,43 @@ CASES += [
      r"all zeros"),
     ("TopicModel.fit", "one string instead of a list", lambda: TopicModel(2).fit("a text"),
      TypeError, r"not one string; wrap it in a list"),
+    ("NMF.fit (dask array)", "negative values", lambda: NMF(2).fit(_dask(-GOOD)), ValueError,
+     r"30 negative entries \(first at row 0, column 0"),
+    ("NMF.fit (dask array)", "dense and sparse chunks mixed",
+     lambda: NMF(2).fit(_dask(GOOD, sparse_first=True)), TypeError,
+     r"mixes dense and sparse chunks"),
+    ("NMF.fit (dask array)", "a solver that needs all of X at once",
+     lambda: NMF(2, solver="pgd").fit(_dask(GOOD)), ValueError,
+     r"solver='pgd' does not run on a dask array.*use solver='hals', 'mu'"),
+    ("NMF.fit (dask array)", "an NNDSVD start", lambda: NMF(2, init="nndsvd").fit(_dask(GOOD)),
+     ValueError, r"init='nndsvd' needs an SVD of all of X.*init='random'"),
+    ("NMF.fit (dask array)", "`missing='mask'`",
+     lambda: NMF(2, missing="mask").fit(_dask(GOOD)), ValueError,
+     r"missing='mask' is not available for a dask array"),
+    ("NMF.fit (dask array)", "`orthogonal=`", lambda: NMF(2, orthogonal="H").fit(_dask(GOOD)),
+     ValueError, r"orthogonal='H' is not available for a dask array"),
+    ("NMF.fit (dask array)", "`shuffle=True`", lambda: NMF(2, shuffle=True).fit(_dask(GOOD)),
+     ValueError, r"shuffle=True .*pass shuffle=False"),
+    ("NMF.fit (dask array)", "a checkpoint",
+     lambda: NMF(2).fit(_dask(GOOD), checkpoint="fit.ckpt"), ValueError,
+     r"checkpoint= and resume= are not available for a dask array"),
+    ("NMF.transform (dask array)", "wrong number of columns",
+     lambda: NMF(2, max_iter=20).fit(GOOD).transform(_dask(GOOD[:, :3])), ValueError,
+     r"X has 3 features, but NMF is expecting 5"),
 ]
+
+
+def _dask(X, sparse_first=False):
+    """X as a dask array of row blocks of 3 (the first block CSR if ``sparse_first``)."""
+    import dask.array as da
+    import scipy.sparse as sp
+
+    Xd = da.from_array(X, chunks=(3, X.shape[1]))
+    if sparse_first:
+        return Xd.map_blocks(lambda b, block_info=None: sp.csr_matrix(b)
+                             if block_info[0]["chunk-location"][0] == 0 else b,
+                             meta=np.empty((0, 0)))
+    return Xd
 
 
 @pytest.mark.parametrize("entry, kind, call, error, message", CASES,

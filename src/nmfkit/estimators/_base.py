@@ -189,9 +189,10 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                     result.divergence = _divergence(X, result, params)
                 else:
                     with _threads.blas_threads_for(X, H0.shape[0]):
-                        result = _on_host(run(solver, X_run, placement.move(W0),
-                                              placement.move(H0), params=run_params,
-                                              monitor=monitor))
+                        result = run(solver, X_run, placement.move(W0),
+                                     placement.move(H0), params=run_params, monitor=monitor)
+                    if placement.on_torch:
+                        result = _on_host(result)
                 result.n_iter += monitor.offset
             except KeyboardInterrupt:
                 monitor.close()
@@ -201,9 +202,11 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                 result = None
                 if monitor.last is not None:
                     W_last, H_last, loss_last = monitor.last
-                    result = _on_host(SolverResult(
+                    result = SolverResult(
                         W=W_last, H=H_last, n_iter=monitor.history[-1][0], loss=loss_last,
-                        converged=False, message="interrupted", S=monitor.last_S))
+                        converged=False, message="interrupted", S=monitor.last_S)
+                    if placement.on_torch:
+                        result = _on_host(result)
                     result.divergence = _divergence(X, result, params)
                     if writes:
                         write(W_last, H_last, monitor.last_S, monitor.history)
@@ -301,6 +304,8 @@ def _saved_result(record, dtype):
 def _divergence(X, result, params):
     """The exact divergence of a result's factors (``W S H`` for a tri-factorization)."""
     W = result.W if result.S is None else result.W @ result.S
+    if hasattr(X, "divergence"):  # a dask X (nmfkit.distributed): summed where its rows live
+        return X.divergence(W, result.H, params.beta)
     return beta_divergence(X, W, result.H, params.beta, missing=params.missing)
 
 

@@ -18,6 +18,7 @@ from ..monitor import Monitor
 from ..objectives import Penalty
 from .._validation import BETA_NAMES, INIT_NAMES, Interval, Options
 from ..solvers import Settings, SolverParams, names, run
+from ..distributed import is_dask
 from ..solvers.anls import nnls
 from ._base import FactorizationBase, _caller_stacklevel, fit_context
 
@@ -268,6 +269,11 @@ class NMF(FactorizationBase):
         self._check_params()
         checkpointing = self._checkpointing(checkpoint, checkpoint_every, resume)
         with fit_context():
+            if is_dask(X):  # fitted where its row blocks live (nmfkit.distributed)
+                from ..distributed.fit import fit_transform as fit_distributed
+
+                return fit_distributed(self, X, W, H, checkpointing=checkpointing,
+                                       stacklevel=_caller_stacklevel())
             return self._fit(X, W, H, checkpointing)
 
     def _problem(self, X, backend="numpy"):
@@ -343,6 +349,10 @@ class NMF(FactorizationBase):
         W : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
+        if is_dask(X):  # lazily, block by block (nmfkit.distributed)
+            from ..distributed.fit import transform as transform_distributed
+
+            return transform_distributed(self, X)
         # Solved on the host; W comes back in the type and on the device of X.
         placement = self._placement(X)
         masked = self.missing == "mask"
