@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import signal
 import time
 import warnings
@@ -27,6 +26,10 @@ distributed = pytest.importorskip("distributed")
 zarr = pytest.importorskip("zarr")
 
 from nmfkit.distributed import from_npz  # noqa: E402
+
+# A test waiting on the cluster (a worker that never comes back, a task never finished)
+# fails after this many seconds rather than holding the run.
+pytestmark = pytest.mark.timeout(600)
 
 #: Each worker's memory limit.  It counts the worker process's whole memory, of which the
 #: interpreter with distributed and nmfkit imported already takes 200 to 250 MB.
@@ -50,6 +53,8 @@ def local_cluster(memory_limit):
                 "distributed.worker.memory.spill": False,
                 "distributed.worker.memory.pause": False,
                 "distributed.worker.memory.terminate": 0.95,
+                # Fresh worker processes, not copies of this (large) pytest process.
+                "distributed.worker.multiprocessing-method": "spawn",
                 "distributed.admin.large-graph-warning-threshold": "100MB"}
     with dask.config.set(settings), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Port 8787 is already in use" and the like
@@ -62,6 +67,20 @@ def local_cluster(memory_limit):
     finally:
         client.close()
         cluster.close()
+
+
+def peak_resident_bytes():
+    """This process's peak resident memory since it started its own program.
+
+    Not ``getrusage().ru_maxrss``: Linux keeps that across fork and exec, so a worker
+    started from a large pytest process would report the parent's peak. ``VmHWM`` is the
+    high-water mark of the process's own address space.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +134,8 @@ print(json.dumps({"peak": peak, "W": [list(W.shape), list(W.chunks[0])],
 """
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"),
+                    reason="a worker's peak memory is read from /proc (Linux)")
 def test_zarr_four_times_a_worker_memory_limit_is_fitted_out_of_core(tmp_path):
     with local_cluster(OUT_OF_CORE_WORKER_MEMORY) as client:
         _fit_zarr_out_of_core(client, tmp_path)
@@ -138,7 +159,7 @@ def _fit_zarr_out_of_core(client, tmp_path):
                           path, str(k)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    worker_peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    worker_peaks = client.run(peak_resident_bytes)
     assert client.run(os.getpid) == pids  # no worker exceeded its limit and was restarted
     assert max(worker_peaks.values()) < OUT_OF_CORE_WORKER_MEMORY
     # The client held neither X (1.8 GB) nor W (m·k·8 = 14.4 MB), nor a chunk (10 MB): only
@@ -183,7 +204,14 @@ def test_random_start_draws_the_in_memory_numbers_and_no_client_uses_threads():
     assert_same_fit(local, W_local, remote, W_remote.compute())
 
 
-def test_killed_worker_is_replaced_and_the_fit_ends_where_it_would_have(client):
+def test_killed_worker_is_replaced_and_the_fit_ends_where_it_would_have():
+    # A cluster of its own, with room to spare: the worker the nanny starts in place of
+    # the killed one must not be held up by the memory limit or by the other tests' data.
+    with local_cluster(1e9) as client:
+        _kill_a_worker_mid_fit(client)
+
+
+def _kill_a_worker_mid_fit(client):
     X = planted(m=2000, n=60, seed=4)
     kw = dict(n_components=4, init="random", random_state=0, max_iter=30, tol=0,
               solver_options=SAME_SWEEPS)
@@ -306,3 +334,22 @@ def test_an_interrupted_fit_keeps_the_last_factors_and_their_divergence(loss):
                                                  2.0 if loss == "frobenius" else 1.0)
     assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * expected), rel=1e-10)
 
+
+
+def test_select_rank_runs_its_fits_on_the_cluster(client):
+    """Under joblib's Dask backend (``joblib.parallel_config(backend="dask")``) the fits
+    of select_rank are tasks on the cluster's workers, with the same results as here."""
+    import joblib
+
+    X = planted(m=60, n=40, seed=9)
+    kw = dict(ranks=range(2, 7), random_state=0, max_iter=300)
+    here = nmfkit.select_rank(X, **kw)
+    with client.as_current(), distributed.get_task_stream(client) as stream, \
+            joblib.parallel_config(backend="dask"):
+        there = nmfkit.select_rank(X, **kw)
+    workers = {task["worker"] for task in stream.data}
+    assert len(stream.data) >= 5 * 5  # a task per (rank, fold) fit at least
+    assert workers <= set(client.scheduler_info()["workers"]) and len(workers) == 2
+    assert there.best_rank == here.best_rank
+    np.testing.assert_allclose(there.table.to_numpy(dtype=float),
+                               here.table.to_numpy(dtype=float), rtol=1e-8, equal_nan=True)

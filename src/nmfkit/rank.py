@@ -314,7 +314,9 @@ def select_rank(X, ranks=range(2, 16), method="cv", *, n_runs=None, n_folds=5, h
     n_jobs : int or None, default=None
         Fits run in parallel by joblib (None: one at a time, unless inside a
         ``joblib.parallel_config`` context; -1: all cores).  With more than one job each
-        fit keeps BLAS to one thread.
+        fit keeps BLAS to one thread.  On a Dask cluster: call it inside
+        ``joblib.parallel_config(backend="dask")`` with a ``distributed.Client``
+        active, and each fit is a task on the cluster's workers.
     verbose : int, default=0
         1 or more: a progress bar over the fits (tqdm).
     **nmf_params
