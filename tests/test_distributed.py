@@ -338,7 +338,7 @@ def test_an_interrupted_fit_keeps_the_last_factors_and_their_divergence(loss):
 
 def test_select_rank_runs_its_fits_on_the_cluster(client):
     """Under joblib's Dask backend (``joblib.parallel_config(backend="dask")``) the fits
-    of select_rank are tasks on the cluster's workers, with the same results as here."""
+    of select_rank run on the cluster's workers, with the same results as here."""
     import joblib
 
     X = planted(m=60, n=40, seed=9)
@@ -348,7 +348,9 @@ def test_select_rank_runs_its_fits_on_the_cluster(client):
             joblib.parallel_config(backend="dask"):
         there = nmfkit.select_rank(X, **kw)
     workers = {task["worker"] for task in stream.data}
-    assert len(stream.data) >= 5 * 5  # a task per (rank, fold) fit at least
+    # joblib batches several fits into one task, and how many it batches depends on how
+    # fast the first ones came back, so the count of tasks varies from run to run: what
+    # holds is that the fits ran on the cluster, on both of its workers.
     assert workers <= set(client.scheduler_info()["workers"]) and len(workers) == 2
     assert there.best_rank == here.best_rank
     np.testing.assert_allclose(there.table.to_numpy(dtype=float),
