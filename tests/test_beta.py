@@ -363,6 +363,26 @@ def test_cd_for_other_beta_raises():
         NMF(2, beta_loss=1.5, solver="cd").fit(positive_data())
 
 
+@pytest.mark.parametrize("beta_loss, hidden", [("kullback-leibler", 0.0),
+                                                ("frobenius", 0.2)])
+def test_kernel_split_min_work_moves_the_sweeps_not_their_steps(beta_loss, hidden):
+    """Below ``kernel_split_min_work`` a Newton-CD sweep runs on one thread, above it on
+    all: the rows are independent, so the iterates agree to rounding either way."""
+    rng = np.random.RandomState(3)
+    X = rng.poisson(3 * rng.rand(60, 3) @ rng.rand(3, 40)).astype(float)
+    missing = "error"
+    if hidden:
+        X[rng.rand(*X.shape) < hidden] = np.nan
+        missing = "mask"
+    fits = [NMF(3, solver="newton-cd", beta_loss=beta_loss, missing=missing, tol=0,
+                max_iter=30, random_state=0,
+                solver_options={"kernel_split_min_work": work}).fit(X)
+            for work in (0, 10**18)]
+    np.testing.assert_allclose(fits[0].components_, fits[1].components_, rtol=1e-9)
+    np.testing.assert_allclose(fits[0].loss_curve_["loss"], fits[1].loss_curve_["loss"],
+                               rtol=1e-12)
+
+
 def test_newton_cd_dense_kernel_threads_take_the_same_steps():
     # Rows are independent sub-problems: splitting them over threads changes nothing.
     from nmfkit.solvers import _kernels
@@ -388,6 +408,13 @@ def test_newton_cd_dense_kernel_threads_take_the_same_steps():
     assert total == 41 and len(seen) == 3
     assert sorted((a, b) for a, b, _ in seen)[0][0] == 0 and max(b for _, b, _ in seen) == 41
     assert all(t is not threading.main_thread() for _, _, t in seen)
+    # a call of little work (entries x components) stays one chunk on this thread: the
+    # pool's hand-off costs more than such a call
+    seen.clear()
+    total = _kernels.over_rows(lambda a, b: seen.append((a, b, threading.current_thread()))
+                               or b - a, 41, 3, work=999, min_work=1000)
+    assert total == 41 and [(a, b) for a, b, _ in seen] == [(0, 41)]
+    assert seen[0][2] is threading.current_thread()
     assert not np.array_equal(results[0][0], U0)  # the sweep moved the factor
     # measuring alone moves nothing and gives Σ z log(WH) of the start
     U = U0.copy()

@@ -10,6 +10,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import nmfkit
 import pandas as pd
@@ -133,6 +134,10 @@ CASES += [
      r"all zeros"),
     ("TopicModel.fit", "one string instead of a list", lambda: TopicModel(2).fit("a text"),
      TypeError, r"not one string; wrap it in a list"),
+    ("NMF.fit", '`solver="em"` with a sparse X',
+     lambda: NMF(2, solver="em", missing="mask").fit(sp.csr_matrix(GOOD)), ValueError,
+     r"solver='em' needs dense X, with NaN at the unobserved entries; for a sparse X use "
+     r"solver='auto'"),
     ("NMF.fit (dask array)", "negative values", lambda: NMF(2).fit(_dask(-GOOD)), ValueError,
      r"30 negative entries \(first at row 0, column 0"),
     ("NMF.fit (dask array)", "dense and sparse chunks mixed",

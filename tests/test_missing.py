@@ -176,3 +176,99 @@ def test_mask_with_other_beta_uses_mu():
         NMF(3, missing="mask", beta_loss=1.5, solver="hals").fit(Xm)
     expected = beta_divergence(Xm, W, model.components_, 1.5, missing=True)
     assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * expected))
+
+
+def mostly_zero(m=300, n=200, k=4, stored=0.12, hidden=0.06, seed=7):
+    """A non-negative X that is mostly zeros (like counts), with a few entries (stored
+    ones and zeros alike) hidden as NaN: rank selection's cross-validation fold."""
+    rng = np.random.default_rng(seed)
+    X = (rng.random((m, k)) ** 3) @ (rng.random((k, n)) ** 3)
+    X = np.where(rng.random((m, n)) < stored, X + 0.05 * rng.random((m, n)), 0.0)
+    Xm = X.copy()
+    Xm[rng.random((m, n)) < hidden] = np.nan
+    return Xm
+
+
+def test_em_is_what_auto_runs_on_a_mostly_zero_x_with_few_entries_hidden():
+    """EM's iterations cost a fit on X̃'s pattern (observed non-zeros and hidden
+    entries): auto takes it when that pattern is sparse and few entries are hidden, and
+    Newton-CD's weighted sweep otherwise."""
+    assert fit(mostly_zero(), n_components=4, missing="mask", max_iter=5)[0].solver_ == "em"
+    dense, _ = hide(low_rank(), 0.1)
+    assert fit(dense, n_components=3, missing="mask", max_iter=5)[0].solver_ == "newton-cd"
+    many_hidden = mostly_zero(hidden=0.4)
+    assert fit(many_hidden, n_components=4, missing="mask",
+               max_iter=5)[0].solver_ == "newton-cd"
+    # Named, it runs whatever the data.
+    assert fit(dense, n_components=3, missing="mask", solver="em",
+               max_iter=5)[0].solver_ == "em"
+
+
+@pytest.mark.parametrize("X", [mostly_zero(), hide(low_rank(seed=8), 0.3, seed=8)[0]],
+                         ids=["mostly-zero", "dense"])
+def test_em_never_increases_the_observed_objective_and_reports_it_exactly(X):
+    """Each EM step is a majorise-minimise step of ½‖P_Ω(X − WH)‖² (Zhang et al. 2006):
+    the recorded objective never goes up, and it is the masked objective of the factors
+    returned."""
+    model, W = fit(X, n_components=4, missing="mask", solver="em", random_state=0, tol=0,
+                   max_iter=60)
+    loss = model.loss_curve_["loss"].to_numpy()
+    assert np.all(np.diff(loss) <= 1e-10 * loss[0])
+    observed = ~np.isnan(X)
+    expected = 0.5 * np.sum((X - W @ model.components_)[observed] ** 2)
+    assert loss[-1] == pytest.approx(expected, rel=1e-8)
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * expected), rel=1e-8)
+
+
+def test_em_and_newton_cd_fit_the_same_problem():
+    """Both minimise the masked least squares: from the same start, run long, they reach
+    the same objective and the same predictions of the hidden entries."""
+    X = low_rank(seed=9)
+    Xm, hidden = hide(X, 0.15, seed=9)
+    out = {}
+    for solver in ("em", "newton-cd"):
+        model, W = fit(Xm, n_components=3, missing="mask", solver=solver, init="nndsvda",
+                       tol=1e-12, max_iter=3000)
+        out[solver] = (model.reconstruction_err_, (W @ model.components_)[hidden])
+    assert out["em"][0] == pytest.approx(out["newton-cd"][0], rel=1e-3)
+    np.testing.assert_allclose(out["em"][1], out["newton-cd"][1], rtol=1e-2, atol=1e-3)
+    assert rmse(out["em"][1], X[hidden]) < 0.05 * X.mean()
+
+
+def test_em_refuses_what_it_cannot_fit_before_any_work():
+    rng = np.random.default_rng(11)
+    ratings = sp.random(500, 400, density=0.02, random_state=11, format="csr")
+    with pytest.raises(ValueError, match="solver='em' needs dense X, with NaN at the "
+                                         "unobserved entries.*solver='auto'"):
+        NMF(3, missing="mask", solver="em").fit(ratings)
+    with pytest.raises(ValueError, match="solver='em' fits the observed entries only: "
+                                         "pass missing='mask'"):
+        NMF(3, solver="em").fit(rng.random((20, 10)))
+    with pytest.raises(ValueError, match="solver='em' fits the Frobenius loss only with "
+                                         "missing='mask'.*'newton-cd' or 'mu'"):
+        NMF(3, missing="mask", solver="em", beta_loss="kullback-leibler").fit(
+            hide(low_rank(), 0.1)[0])
+
+
+def test_masked_start_on_a_mostly_zero_x_matches_the_general_route():
+    """The start of a masked fit: the zero-filled X (CSR when mostly zeros) and the scale
+    that brings the model's mean over the observed entries to theirs, computed from the
+    factors' sums less the hidden entries, equal the entry-by-entry route's."""
+    from nmfkit.estimators import nmf as nmf_module
+    from nmfkit.objectives import BetaData
+
+    X = mostly_zero(stored=0.08)
+    filled = nmf_module._masked_zero_filled(X)
+    assert sp.issparse(filled)
+    np.testing.assert_array_equal(filled.toarray(), np.where(np.isnan(X), 0, X))
+    rng = np.random.default_rng(12)
+    W, H = rng.random((X.shape[0], 4)), rng.random((4, X.shape[1]))
+    W2, H2 = nmf_module._rescale_to_observed(X, W, H)
+    data = BetaData(X, 2.0, missing=True)
+    assert float(np.mean(data.model(W2, H2))) == pytest.approx(float(np.mean(data.S.values)),
+                                                               rel=1e-10)
+    np.testing.assert_allclose(W2 / W, (W2 / W)[0, 0])  # one scalar on each factor
+    # the masked Frobenius divergence by dense blocks equals the sum over observed entries
+    observed = ~np.isnan(X)
+    assert beta_divergence(X, W, H, 2.0, missing=True) == pytest.approx(
+        0.5 * np.sum((X - W @ H)[observed] ** 2), rel=1e-12)

@@ -107,6 +107,11 @@ def test_auto_rule_and_stand_ins_come_from_the_records():
     assert resolve("auto").name == "hals"
     assert resolve("auto", beta=1.0).name == "newton-cd"
     assert resolve("auto", beta=2.0, masked=True).name == "newton-cd"
+    few_hidden = solvers.DataStats(unobserved=0.1, nonzero=0.1)
+    assert resolve("auto", masked=True, stats=few_hidden).name == "em"
+    assert resolve("auto", masked=True, stats=few_hidden, sparse=True).name == "newton-cd"
+    assert resolve("auto", masked=True, stats=solvers.DataStats(0.1, 0.8)).name == "newton-cd"
+    assert resolve("em", masked=True, stats=None).name == "em"  # named: whatever the data
     assert resolve("auto", beta=0.5).name == "mu"
     assert resolve("auto", orthogonal="W").name == "onmf"
     assert resolve("cd").name == "hals" and resolve("cd", beta=1.0).name == "newton-cd"
@@ -118,13 +123,15 @@ def test_auto_rule_and_stand_ins_come_from_the_records():
 def test_available_lists_every_solver_with_what_it_fits():
     table = solvers.available()
     nmf = table[table["problem"] == "X ≈ WH"]
-    assert list(nmf.index) == ["onmf", "newton-cd", "hals", "mu", "als", "anls", "pgd"]
+    assert list(nmf.index) == ["onmf", "em", "newton-cd", "hals", "mu", "als", "anls", "pgd"]
     assert list(table.index[table["problem"] == "A ≈ HHᵀ"]) == ["sym-hals", "sym-anls"]
     assert table.loc["sym-hals", "auto"] == "always" and table.loc["sym-anls", "auto"] == "-"
     assert table.loc["hals", "aliases"] == "cd"
     assert table.loc["mu", "losses"] == "any β" and table.loc["als", "masked losses"] == "-"
     assert bool(table.loc["hals", "mixed precision"]) and bool(table.loc["onmf", "orthogonal"])
     assert table.loc["hals", "auto"] == "frobenius"
+    assert table.loc["em", "auto"].startswith("masked frobenius (X mostly zeros")
+    assert table.loc["newton-cd", "auto"] == "kullback-leibler; masked frobenius, kullback-leibler"
     assert set(solvers.names()) >= {"auto", "hals", "cd", "mu", "als", "anls", "pgd"}
 
 

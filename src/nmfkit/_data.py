@@ -235,17 +235,45 @@ def stored_entries(X, *, observed="stored", dtype=None):
             C = _drop(C, keep)
     else:
         A = to_numpy(X)
-        keep = ~np.isnan(A) if observed == "finite" else (A != 0)
-        rows, cols = np.nonzero(keep)  # row-major order: already CSR order
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=A.shape[0]))])
-        C = sp.csr_matrix((A[rows, cols], cols, indptr), shape=A.shape)
-    dtype = dtype or C.dtype
+        C = _csr_where(~np.isnan(A) if observed == "finite" else (A != 0), A)
+    return _entries_of(C, dtype or C.dtype)
+
+
+def entries_where(mask, dtype=np.float64):
+    """The entries where the dense boolean ``mask`` is True, as a :class:`StoredEntries`
+    with zero values (e.g. the unobserved entries of a dense X, ``np.isnan(X)``)."""
+    return _entries_of(_csr_where(mask, None, dtype), dtype)
+
+
+def _csr_where(keep, A, dtype=None):
+    """CSR matrix of A's entries where the boolean ``keep`` is True (zeros if A is None)."""
+    rows, cols = np.nonzero(keep)  # row-major order: already CSR order
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=keep.shape[0]))])
+    values = np.zeros(rows.size, dtype=dtype) if A is None else A[rows, cols]
+    return sp.csr_matrix((values, cols, indptr), shape=keep.shape)
+
+
+def _entries_of(C, dtype):
+    """The entries of the CSR matrix C as a :class:`StoredEntries` of values ``dtype``."""
     # 32-bit positions where they fit: the gathers of a sweep are bound by reading them.
     index = np.int32 if max(C.shape) < 2**31 else np.int64
     indptr = C.indptr.astype(np.int64)
     rows = np.repeat(np.arange(C.shape[0], dtype=index), np.diff(indptr))
     return StoredEntries(C.shape, rows, C.indices.astype(index),
                          np.asarray(C.data, dtype=dtype), indptr)
+
+
+def observed_residual_squared_norm(X, W, H, *, chunk_rows: int = 4096) -> float:
+    """``Σ (X_ij − (WH)_ij)²`` over the non-NaN entries of a dense X, exactly, by row
+    blocks of WH (dense products: cheaper than gathering the observed entries when most
+    of X is observed)."""
+    total = 0.0
+    for start in range(0, X.shape[0], chunk_rows):
+        R = W[start:start + chunk_rows] @ H
+        np.subtract(X[start:start + chunk_rows], R, out=R)
+        np.square(R, out=R)
+        total += float(np.nansum(R, dtype=np.float64))
+    return total
 
 
 def _drop(C, keep):

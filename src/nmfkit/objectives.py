@@ -361,6 +361,16 @@ def _np_ones_like(v):
     return _np.ones_like(v)
 
 
+#: A dense masked X with at least this fraction of its entries observed has its
+#: Frobenius divergence measured from dense blocks of WH (BLAS), not at its observed
+#: entries one by one.
+DENSE_OBSERVED_MIN = 0.2
+
+
+def _mostly_observed(X) -> bool:
+    return np.count_nonzero(np.isnan(X)) <= (1 - DENSE_OBSERVED_MIN) * X.size
+
+
 def beta_divergence(X, W, H, beta, *, missing=False) -> float:
     """β-divergence D_β(X | WH) summed over the (observed) entries of X.
 
@@ -396,5 +406,8 @@ def beta_divergence(X, W, H, beta, *, missing=False) -> float:
     beta = beta_value(beta)
     if beta == 2 and not missing:
         return 0.5 * _data.residual_squared_norm(X, W, H)
+    if beta == 2 and isinstance(X, np.ndarray) and _mostly_observed(X):
+        return 0.5 * _data.observed_residual_squared_norm(X, _backends.to_numpy(W),
+                                                          _backends.to_numpy(H))
     data = BetaData(X, beta, missing=missing)
     return data.value(data.model(W, H), W, H)

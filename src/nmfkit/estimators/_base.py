@@ -24,7 +24,7 @@ from sklearn.utils import check_random_state
 from .. import _backends, _data, _devices, _threads, _validation
 from ..monitor import Monitor
 from ..objectives import beta_divergence
-from ..solvers import SolverResult, resolve, run
+from ..solvers import DataStats, SolverResult, resolve, run
 from . import persistence
 from .checkpoint import Checkpointing, problem_params
 from .checkpoint import read as read_checkpoint
@@ -83,7 +83,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         ``backend``: the array library the fit runs on (``Placement.backend``)."""
         return resolve(self.solver, problem=self._solver_problem, beta=beta, masked=masked,
                        orthogonal=orthogonal, penalized=penalized,
-                       sparse=_backends.is_sparse(X), backend=backend)
+                       sparse=_backends.is_sparse(X), backend=backend,
+                       stats=_mask_stats(X) if masked else None)
 
     def _restart_seeds(self):
         """Seeds of the ``n_init`` starts: the user's, then fresh ones drawn from it."""
@@ -280,6 +281,25 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
 #: The columns of ``restarts_``, one row per start (``n_init``); ``best`` marks the one kept.
 RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
+
+
+def _mask_stats(X):
+    """The :class:`nmfkit.solvers.DataStats` of a masked X (NaN or, sparse, absent
+    entries unobserved), for the registry's data-dependent choices; None for an array
+    that is not NumPy or scipy.sparse."""
+    size = X.shape[0] * X.shape[1]
+    if not size:
+        return None
+    if _backends.is_sparse(X):
+        values = X.data
+        observed = np.count_nonzero(~np.isnan(values))
+        nonzero = np.count_nonzero(values) - (values.size - observed)
+        return DataStats(unobserved=1 - observed / size, nonzero=nonzero / size)
+    if not isinstance(X, np.ndarray):
+        return None
+    unobserved = int(np.count_nonzero(np.isnan(X)))
+    return DataStats(unobserved=unobserved / size,
+                     nonzero=(np.count_nonzero(X) - unobserved) / size)
 
 
 def _on_host(result):

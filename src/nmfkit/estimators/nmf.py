@@ -10,6 +10,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _backends, _data, _devices, _sums, _threads, _validation
@@ -385,13 +386,23 @@ class NMF(FactorizationBase):
         return X @ self.components_
 
 
+#: The zero-filled X the start of a masked fit sees is CSR when at most this fraction of
+#: its entries is non-zero.
+ZERO_FILLED_SPARSE = 0.1
+
+
 def _masked_zero_filled(X):
     """X with unobserved entries (NaN) as 0: the matrix the initialisation sees."""
     if _backends.is_sparse(X):
         X = X.copy()
         X.data[np.isnan(X.data)] = 0
         return X
-    return np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
+    filled = np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
+    if isinstance(filled, np.ndarray) and np.count_nonzero(filled) <= ZERO_FILLED_SPARSE * X.size:
+        # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
+        # runs on the stored entries.
+        return sp.csr_matrix(filled)
+    return filled
 
 
 def _observed_count(X, masked):
@@ -411,9 +422,30 @@ def _rescale_to_observed(X, W, H):
     """
     from ..objectives import BetaData
 
+    if isinstance(X, np.ndarray):
+        # Σ over the observed entries = Σ over all (from the factors' sums) minus Σ over
+        # the unobserved ones: O(unobserved·k), where a few entries are held out.
+        unobserved = np.isnan(X)
+        hidden = int(np.count_nonzero(unobserved))
+        observed = X.size - hidden
+        if hidden <= observed:
+            model_sum = float(np.sum(W, axis=0, dtype=np.float64)
+                              @ np.sum(H, axis=1, dtype=np.float64))
+            if hidden:
+                model_sum -= float(np.sum(_data.values_at(_data.entries_where(unobserved),
+                                                          W, H), dtype=np.float64))
+            model_mean = model_sum / observed
+            observed_mean = float(np.nansum(X, dtype=np.float64)) / observed
+            return _scaled_to(W, H, model_mean, observed_mean)
     data = BetaData(X, 2.0, missing=True)
     model_mean = float(np.mean(data.model(W, H))) if data.S.nnz else 0.0
     observed_mean = float(np.mean(data.S.values)) if data.S.nnz else 0.0
+    return _scaled_to(W, H, model_mean, observed_mean)
+
+
+def _scaled_to(W, H, model_mean, observed_mean):
+    """(W, H) scaled by one scalar (each by its root) so that the model's mean is the
+    observed mean."""
     if model_mean > 0 and observed_mean > 0:
         c = np.sqrt(observed_mean / model_mean)
         W, H = W * c, H * c

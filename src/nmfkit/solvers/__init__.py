@@ -6,6 +6,7 @@ documentation read; ``resolve`` is the only place that decides which solver runs
 """
 from .registry import (
     ANY,
+    DataStats,
     Solver,
     available,
     backend_of,
@@ -19,7 +20,7 @@ from .registry import (
 from .result import SolverParams, SolverResult
 from .settings import Settings
 
-__all__ = ["ANY", "Settings", "Solver", "SolverParams", "SolverResult", "available",
+__all__ = ["ANY", "DataStats", "Settings", "Solver", "SolverParams", "SolverResult", "available",
            "backend_of", "get", "names", "register", "resolve", "run", "unregister"]
 
 _ALL_BACKENDS = ("numpy", "torch", "cupy")
@@ -33,25 +34,34 @@ def _mu_extrapolates(beta, masked):
 
 
 # solver='auto' tries these in ``auto`` order: orthogonal NMF has its own algorithm;
-# KL and masked least squares go to Newton-CD, which reaches MU's objective several
-# times sooner; the Frobenius loss to HALS; any other β to MU.
+# masked least squares on a mostly-zero X with few unobserved entries (held-out entries
+# of a sparse matrix) to EM, whose iterations cost a sparse fit's; KL and other masked
+# least squares to Newton-CD, which reaches MU's objective several times sooner; the
+# Frobenius loss to HALS; any other β to MU.
 register(Solver(
     name="onmf", solve="nmfkit.solvers.onmf:solve", auto=0, orthogonal=True,
     penalties=False, backends=_ALL_BACKENDS,
     description="orthogonal NMF by ONMF-EM: one non-zero per column of H (row of W)",
     reference="Pompili, Gillis, Absil & Glineur 2014"))
 register(Solver(
-    name="newton-cd", solve="nmfkit.solvers.newton_cd:solve", auto=1, answers_to=("hals",),
+    name="em", solve="nmfkit.solvers.em:solve", auto=1, auto_when="nmfkit.solvers.em:pays",
+    auto_note="X mostly zeros, at most a quarter of it unobserved",
+    losses=(), masked_losses=(2.0,), sparse=False,
+    description="least squares on observed entries: HALS on X with its unobserved "
+                "entries filled from WH",
+    reference="Zhang, Wang, Ford & Makedon 2006"))
+register(Solver(
+    name="newton-cd", solve="nmfkit.solvers.newton_cd:solve", auto=2, answers_to=("hals",),
     losses=(1.0,), masked_losses=(1.0, 2.0), extrapolate=True,
     description="coordinate descent with Newton steps (KL), weighted HALS on observed entries",
     reference="Hsieh & Dhillon 2011; Ho 2008"))
 register(Solver(
-    name="hals", solve="nmfkit.solvers.hals:solve", auto=2, aliases=("cd",),
+    name="hals", solve="nmfkit.solvers.hals:solve", auto=3, aliases=("cd",),
     backends=_ALL_BACKENDS, extrapolate=True, mixed_precision=True,
     description="exact coordinate descent (HALS) with inner sweeps and extrapolation",
     reference="Cichocki & Phan 2009; Gillis & Glineur 2012; Ang & Gillis 2019"))
 register(Solver(
-    name="mu", solve="nmfkit.solvers.mu:solve", auto=3, losses=ANY, masked_losses=ANY,
+    name="mu", solve="nmfkit.solvers.mu:solve", auto=4, losses=ANY, masked_losses=ANY,
     backends=_ALL_BACKENDS, extrapolate=_mu_extrapolates,
     description="multiplicative updates; any β with the MM exponent, never increases",
     reference="Lee & Seung 2001; Févotte & Idier 2011"))

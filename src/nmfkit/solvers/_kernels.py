@@ -302,11 +302,14 @@ def threads():
 _POOL = {}
 
 
-def over_rows(kernel, m, n_threads, *args, indptr=None):
+def over_rows(kernel, m, n_threads, *args, indptr=None, work=0, min_work=0):
     """Run ``kernel(*args, a, b)`` over rows 0:m in ``n_threads`` contiguous chunks, in
     parallel (the kernels release the GIL); returns the sum of the results.  With a CSR
-    ``indptr`` the chunks hold about equal numbers of entries, not of rows."""
-    if n_threads <= 1 or m < 2 * n_threads:
+    ``indptr`` the chunks hold about equal numbers of entries, not of rows.  A call whose
+    ``work`` (entries x components) is below ``min_work`` runs on the calling thread:
+    handing chunks to the pool and waking its threads costs tens of microseconds per
+    chunk, more than such a call takes on one core."""
+    if n_threads <= 1 or m < 2 * n_threads or work < min_work:
         return kernel(*args, 0, m)
     if indptr is None:
         cuts = np.linspace(0, m, n_threads + 1).astype(int)

@@ -102,6 +102,7 @@ def solve(X, W, H, *, params, monitor):
     Wt = np.array(_backends.to_numpy(W).T, order="C", copy=True)
     H = np.array(_backends.to_numpy(H), order="C", copy=True)
     n_threads = threads()
+    split = params.settings.kernel_split_min_work
     if dense:
         data = BetaData(_backends.to_numpy(X), beta)
         x_total = float(np.sum(data.X, dtype=np.float64))
@@ -132,7 +133,8 @@ def solve(X, W, H, *, params, monitor):
     if dense:
         Z = np.ascontiguousarray(data.X, dtype=dtype)
         # Σ x log x (of the scratch X the sweeps measure against) on all cores
-        data.cache_x_sums(over_rows(xlogx_rows, Z.shape[0], n_threads, Z), x_total)
+        data.cache_x_sums(over_rows(xlogx_rows, Z.shape[0], n_threads, Z, work=Z.size,
+                                    min_work=split), x_total)
         rows, rows_T = Z, (np.ascontiguousarray(Z.T) if params.update_H else None)
         eps = dtype.type(EPSILON)
 
@@ -141,7 +143,8 @@ def solve(X, W, H, *, params, monitor):
             O = other.astype(dtype)
             lin = other.sum(axis=1)
             return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, lin,
-                             float(l1), float(l2), eps, steps, measure)
+                             float(l1), float(l2), eps, steps, measure,
+                             work=Zs.size * U.shape[0], min_work=split)
     else:
         rows, rows_T = S, ST
         unused = np.zeros((1, 1))  # the kernel's placeholder for a term it does not use
@@ -154,7 +157,8 @@ def solve(X, W, H, *, params, monitor):
                              U, np.ascontiguousarray(other.T, dtype=np.float64),
                              unused if lin is None else lin,
                              unused if quad is None else quad, beta == 2, float(l1),
-                             float(l2), EPSILON, steps, measure, indptr=Ss.indptr)
+                             float(l2), EPSILON, steps, measure, indptr=Ss.indptr,
+                             work=Ss.nnz * U.shape[0], min_work=split)
 
     def objective(measured, Wt, H):
         """The fit's objective from a kernel's measurement of the final sweep."""

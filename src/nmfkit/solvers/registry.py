@@ -77,6 +77,13 @@ class Solver:
         Runs a float64 fit in float32 first (:mod:`nmfkit.solvers.precision`).
     auto : int or None
         Rank for ``solver='auto'`` (lower first); None: only when named.
+    auto_when : callable, str or None
+        For ``solver='auto'`` only: ``f(stats) -> bool`` on the :class:`DataStats` of X
+        (or ``"module:function"``), whether auto takes this solver for it; None: always
+        (when the record fits the problem).  Unknown statistics (``stats=None``): not
+        taken.  A named solver runs whatever the statistics.
+    auto_note : str
+        With ``auto_when``: when it takes the solver, in words, for :func:`available`.
     reference : str
         The paper the algorithm comes from.
     """
@@ -96,6 +103,8 @@ class Solver:
     extrapolate: Any = False
     mixed_precision: bool = False
     auto: int | None = None
+    auto_when: Callable | str | None = None
+    auto_note: str = ""
     reference: str = ""
 
     def solve_function(self):
@@ -104,6 +113,18 @@ class Solver:
             return self.solve
         module, _, function = self.solve.partition(":")
         return getattr(import_module(module), function)
+
+    def auto_takes(self, stats) -> bool:
+        """Whether ``solver='auto'`` may take this record for X of these statistics."""
+        if self.auto_when is None or stats is _EVERY_X:
+            return True
+        if stats is None:
+            return False
+        when = self.auto_when
+        if not callable(when):
+            module, _, function = when.partition(":")
+            when = getattr(import_module(module), function)
+        return bool(when(stats))
 
     def fits_loss(self, beta, masked) -> bool:
         losses = self.masked_losses if masked else self.losses
@@ -114,6 +135,25 @@ class Solver:
             return bool(self.extrapolate(beta, masked))
         return bool(self.extrapolate)
 
+
+@dataclass(frozen=True)
+class DataStats:
+    """What a solver's :attr:`Solver.auto_when` may ask of X, measured by the estimator.
+
+    Attributes
+    ----------
+    unobserved : float
+        Fraction of X's m·n entries that are unobserved (0 unless ``missing='mask'``).
+    nonzero : float
+        Fraction of X's m·n entries that are observed and non-zero.
+    """
+
+    unobserved: float = 0.0
+    nonzero: float = 1.0
+
+
+#: Statistics under which every ``auto_when`` holds: what :func:`available` asks with.
+_EVERY_X = object()
 
 _REGISTRY: dict = {}
 
@@ -253,7 +293,8 @@ def _auto_text(solver) -> str:
     for masked in (False, True):
         for beta in (2.0, 1.0, 0.0, 0.5, 1.5):
             try:
-                chosen = resolve("auto", beta=beta, masked=masked)
+                chosen = resolve("auto", beta=beta, masked=masked,
+                                 stats=_EVERY_X if solver.auto_when else None)
             except ValueError:
                 continue
             if chosen.name == solver.name:
@@ -266,6 +307,8 @@ def _auto_text(solver) -> str:
     if masked:
         text.append("masked " + ("other β" if solver.masked_losses == ANY and len(masked) > 2
                                  else _loss_text(masked)))
+    if text and solver.auto_note:
+        text[-1] += f" ({solver.auto_note})"
     return "; ".join(text) or "-"
 
 
@@ -308,6 +351,9 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
         if masked and not losses:
             return (f"missing='mask' needs a solver that fits observed entries only; "
                     f"{who} fits every entry")
+        if not masked and not losses:
+            return (f"{who} fits the observed entries only: pass missing='mask', with NaN "
+                    "at the unobserved entries")
         if tuple(float(b) for b in losses) == (2.0,):
             return f"{who} fits the Frobenius loss only" + (" with missing='mask'" if masked else "")
         return (f"{who} fits {_loss_text(losses)} only" + (" with missing='mask'" if masked else "")
@@ -317,6 +363,9 @@ def _why_not(solver, beta, masked, orthogonal, penalized, sparse, backend, who=N
             " (the orthogonality constraint already makes the factor sparse: one non-zero "
             "per column)" if solver.orthogonal else "") + "; set them to 0")
     if sparse and not solver.sparse:
+        if masked:  # X.toarray() would make the unstored (unobserved) entries zeros
+            return (f"{who} needs dense X, with NaN at the unobserved entries; for a "
+                    "sparse X use solver='auto', which fits it without densifying it")
         return f"{who} needs dense X; pass X.toarray() if it fits in memory"
     if backend not in solver.backends:
         return f"{who} runs on {', '.join(solver.backends)} arrays only, not {backend}"
@@ -335,13 +384,14 @@ def _losses_of(solvers, masked):
 
 
 def resolve(solver="auto", *, problem="nmf", beta=2.0, masked=False, orthogonal=None,
-            penalized=False, sparse=False, backend="numpy") -> Solver:
+            penalized=False, sparse=False, backend="numpy", stats=None) -> Solver:
     """The solver that runs for ``solver=`` on this problem.
 
     Only solvers of ``problem`` (a key of :data:`PROBLEMS`) are considered.  A named
     solver (or alias) runs if it supports the problem; otherwise a solver that answers
     to that name and does runs (Newton-CD for ``'hals'``/``'cd'`` on KL or masked
-    data).  ``'auto'`` takes the first supporting solver in ``auto`` rank.
+    data).  ``'auto'`` takes the first supporting solver in ``auto`` rank whose
+    :attr:`Solver.auto_when` accepts ``stats`` (a :class:`DataStats` of X, or None).
 
     Raises
     ------
@@ -351,8 +401,8 @@ def resolve(solver="auto", *, problem="nmf", beta=2.0, masked=False, orthogonal=
     kind = problem
     problem = (beta, masked, orthogonal, penalized, sparse, backend)
     if solver == "auto":
-        candidates = sorted((s for s in _of(kind) if s.auto is not None),
-                            key=lambda s: s.auto)
+        candidates = sorted((s for s in _of(kind) if s.auto is not None
+                             and s.auto_takes(stats)), key=lambda s: s.auto)
     else:
         named = get(solver, kind)
         candidates = [named] + [s for s in _of(kind) if named.name in s.answers_to]

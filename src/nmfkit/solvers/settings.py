@@ -58,6 +58,9 @@ class Settings:
         (an entry MU has taken to zero never leaves it).
     split_min_nnz : int, default=1_000_000
         A sparse X with at least this many stored entries is multiplied on all cores.
+    kernel_split_min_work : int, default=500_000
+        A compiled Newton-CD sweep of at least this much work (entries x components) is
+        split over the kernels' threads; a smaller one runs on the calling thread.
     lean_min_bytes : int, default=16 MiB
         With a sparse X multiplied on all cores, a W of at least this many bytes is
         updated in place, block by block (the fit holds one copy of W, not four).
@@ -78,6 +81,7 @@ class Settings:
     newton_float32_scratch_min: int = 1 << 20
     mu_candidate_floor: float = 1e-6
     split_min_nnz: int = 1_000_000
+    kernel_split_min_work: int = 500_000
     lean_min_bytes: int = 16 << 20
     lean_block_bytes: int = 1 << 20
 
