@@ -503,7 +503,7 @@ def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():
         U = U0.copy()
         stored = _kernels.over_rows(_kernels.stored_rows, 40, n_threads, C.indptr, C.indices,
                                     C.data, U, np.ascontiguousarray(O.T), lin[None, :],
-                                    np.zeros((1, 1)), False, 0.0, 0.0, eps, True, True,
+                                    False, 0.0, 0.0, eps, True, True,
                                     indptr=C.indptr)
         np.testing.assert_allclose(U, U_dense, rtol=1e-10, atol=1e-14)
         assert stored[0] == pytest.approx(dense, rel=1e-10)
@@ -534,8 +534,7 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
     quad = (observed.astype(float) @ (O * O).T)  # m x k: Σ over observed j of o_rj²
     U = U0.copy()
     measured = _kernels.stored_rows(C.indptr, C.indices, C.data, U, np.ascontiguousarray(O.T),
-                                    np.zeros((1, 1)), quad, True, 0.0, 0.0, 0.0, True, True,
-                                    0, 6)
+                                    np.zeros((0, 1)), True, 0.0, 0.0, 0.0, True, True, 0, 6)
     # the same Gauss–Seidel sweep, written out
     V = U0.copy()
     for i in range(6):
@@ -544,6 +543,34 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
             V[r, i] = max(0.0, V[r, i] + (resid @ O[r]) / quad[i, r])
     np.testing.assert_allclose(U, V, rtol=1e-12)
     assert measured[0] == pytest.approx(float((((Z - V.T @ O) * observed) ** 2).sum()), rel=1e-12)
+
+
+def test_masked_kl_kernel_sums_the_other_factor_over_observed_entries_only():
+    """With a mask (``linear`` of no rows) a KL step's linear term is Σ over the row's
+    observed j of o_rj, which the kernel sums from its gather: the steps are the
+    projected Newton steps written out with that sum (observed zeros included)."""
+    from nmfkit.solvers import _kernels
+
+    rng = np.random.default_rng(5)
+    Z = rng.poisson(1.0, (7, 11)).astype(np.float64)  # zeros among the observed entries
+    observed = rng.random((7, 11)) < 0.6
+    rows, cols = np.nonzero(observed)
+    C = sp.csr_matrix((Z[rows, cols], (rows, cols)), shape=Z.shape)  # stores observed 0s
+    assert C.nnz == observed.sum()
+    U0, O = rng.random((3, 7)) + 0.1, rng.random((3, 11)) + 0.1
+    eps = float(np.finfo(np.float64).eps)
+    U = U0.copy()
+    _kernels.stored_rows(C.indptr, C.indices, C.data, U, np.ascontiguousarray(O.T),
+                         np.zeros((0, 1)), False, 0.0, 0.0, eps, True, False, 0, 7)
+    V = U0.copy()
+    for i in range(7):
+        obs = observed[i]
+        for r in range(3):
+            y = np.maximum(V[:, i] @ O[:, obs], eps)
+            grad = O[r, obs].sum() - (O[r, obs] * Z[i, obs] / y).sum()
+            hess = (O[r, obs] ** 2 * Z[i, obs] / y ** 2).sum()
+            V[r, i] += _kernels.newton_step(V[r, i], grad, hess, 0.0, 0.0)
+    np.testing.assert_allclose(U, V, rtol=1e-12)
 
 
 def _newton_cd_case(case, *, seed, shape, rank, hidden, **kw):

@@ -216,8 +216,8 @@ def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps, steps,
-                measure, a, b):
+def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, eps, steps, measure,
+                a, b):
     """:func:`kl_dense_rows` for the stored (or observed) entries of X only, given as CSR
     (``indptr``, ``cols``, ``x``); returns [Σ x log WH, Σ WH] (KL) or [Σ (x − WH)², Σ WH]
     (least squares) over the entries when ``measure``, else zeros.
@@ -227,12 +227,14 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     contiguous memory.  WH at the row's entries is formed afresh (floored at ``eps`` for
     KL, which divides by it), so nothing is carried between sweeps.
 
-    KL: g = linear − Σ_q o_q x_q/y_q, h = Σ_q o_q² x_q/y_q², where ``linear`` holds
-    Σ_j o_rj over all j (1 x k: the zeros of X enter there) or over the row's observed
-    j (m x k, a mask).  Least squares on observed entries: g = −Σ_q o_q (x_q − y_q),
-    h = ``quad[i, r]`` = Σ_{j observed} o_rj², the exact step (weighted HALS).  A row
-    without entries has no curvature: its variables go to 0 when their gradient is
-    positive, as :func:`newton_step` says.
+    KL: g = ℓ_r − Σ_q o_q x_q/y_q, h = Σ_q o_q² x_q/y_q², where ℓ_r = Σ_j o_rj over
+    all j — ``linear`` (1 x k), when the unstored entries are zeros of X — or over the
+    row's entries only, gathered here (``linear`` of 0 rows: the entries are the
+    observed ones of a mask).  Least squares on observed entries: g = −Σ_q o_q (x_q −
+    y_q), h = Σ_q o_q², the exact step (weighted HALS).  Both row sums come from the
+    gather, so a sweep reads the other factor once.  A row without entries has no
+    curvature: its variables go to 0 when their gradient is positive, as
+    :func:`newton_step` says.
     """
     k = U.shape[0]
     longest = 0
@@ -241,27 +243,50 @@ def stored_rows(indptr, cols, x, U, OT, linear, quad, least_squares, l1, l2, eps
     G = np.empty((k, longest))
     G2 = np.empty((k, longest))
     buffer = np.empty(longest)
+    row_sums = np.empty(k)
     sums = np.zeros(2)
     shared = linear.shape[0] == 1
     for i in range(a, b):
         p0 = indptr[i]
         L = indptr[i + 1] - p0
         xi, y = x[p0:p0 + L], buffer[:L]
-        for q in range(L):
-            c = cols[p0 + q]
-            for r in range(k):
-                G[r, q] = OT[c, r]
-                G2[r, q] = OT[c, r] * OT[c, r]
+        # One gather loop per case, so the common one (KL, zeros of X unstored) does no
+        # more than copy and square.
+        if least_squares:
+            row_sums[:] = 0.0
+            for q in range(L):
+                c = cols[p0 + q]
+                for r in range(k):
+                    o = OT[c, r]
+                    G[r, q] = o
+                    row_sums[r] += o * o
+        elif shared:
+            for q in range(L):
+                c = cols[p0 + q]
+                for r in range(k):
+                    o = OT[c, r]
+                    G[r, q] = o
+                    G2[r, q] = o * o
+        else:
+            row_sums[:] = 0.0
+            for q in range(L):
+                c = cols[p0 + q]
+                for r in range(k):
+                    o = OT[c, r]
+                    G[r, q] = o
+                    G2[r, q] = o * o
+                    row_sums[r] += o
         _row_model(y, U, i, G, eps, not least_squares)
         for r in range(k if steps else 0):
             if least_squares:
                 s = 0.0
                 for q in range(L):
                     s += (xi[q] - y[q]) * G[r, q]
-                step = newton_step(U[r, i], -s, quad[i, r], l1, l2)
+                step = newton_step(U[r, i], -s, row_sums[r], l1, l2)
             else:
                 s, h = _kl_sums(xi, y, G[r], G2[r], 0.0)
-                step = newton_step(U[r, i], linear[0 if shared else i, r] - s, h, l1, l2)
+                step = newton_step(U[r, i], (linear[0, r] if shared else row_sums[r]) - s,
+                                   h, l1, l2)
             if step != 0.0:
                 U[r, i] += step
                 _add_step(y, step, G[r], eps, not least_squares)

@@ -54,7 +54,7 @@ import itertools
 
 import numpy as np
 
-from .. import _backends, _data
+from .. import _backends
 from ..objectives import EPSILON, BetaData
 from . import alternating
 from ._kernels import kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
@@ -121,15 +121,6 @@ def solve(X, W, H, *, params, monitor):
             Wt *= np.sqrt(c)
             H *= np.sqrt(c)
 
-    # The x-free parts of the derivatives: Σ_j H_rj over all j (KL: the zeros of X enter
-    # here), or over observed entries only — Σ_{j∈Ω_i} H_rj (KL) or Σ_{j∈Ω_i} H_rj² (LS).
-    def linear_quad(Ss, other):
-        if beta == 1 and not params.missing:
-            return other.sum(axis=1)[None, :], None
-        powered = other if beta == 1 else other * other
-        counts = _data.pattern_times(Ss, np.ones_like(Ss.values), powered.T)  # m x k
-        return (counts, None) if beta == 1 else (None, counts)
-
     if dense:
         Z = np.ascontiguousarray(data.X, dtype=dtype)
         # Σ x log x (of the scratch X the sweeps measure against) on all cores
@@ -147,18 +138,20 @@ def solve(X, W, H, *, params, monitor):
                              work=Zs.size * U.shape[0], min_work=split)
     else:
         rows, rows_T = S, ST
-        unused = np.zeros((1, 1))  # the kernel's placeholder for a term it does not use
+        # Σ_j of the other factor over all j enters KL's gradient when the unstored
+        # entries are zeros of X; over the observed j only (a mask, or least squares'
+        # curvature) the kernel sums its gathered rows itself.
+        shared_sum = beta == 1 and not params.missing
+        from_entries = np.zeros((0, 1))
 
         def sweep(Ss, U, other, l1, l2, *, measure, steps=True):
             """Rows of the stored entries Ss ≈ Uᵀ·other in the stored-entry kernel;
             [Σ x log WH or Σ (x − WH)², Σ WH] over the entries if measured."""
-            lin, quad = linear_quad(Ss, other)
+            lin = other.sum(axis=1)[None, :] if shared_sum else from_entries
             return over_rows(stored_rows, Ss.shape[0], n_threads, Ss.indptr, Ss.cols, Ss.values,
-                             U, np.ascontiguousarray(other.T, dtype=np.float64),
-                             unused if lin is None else lin,
-                             unused if quad is None else quad, beta == 2, float(l1),
-                             float(l2), EPSILON, steps, measure, indptr=Ss.indptr,
-                             work=Ss.nnz * U.shape[0], min_work=split)
+                             U, np.ascontiguousarray(other.T, dtype=np.float64), lin,
+                             beta == 2, float(l1), float(l2), EPSILON, steps, measure,
+                             indptr=Ss.indptr, work=Ss.nnz * U.shape[0], min_work=split)
 
     def objective(measured, Wt, H):
         """The fit's objective from a kernel's measurement of the final sweep."""
