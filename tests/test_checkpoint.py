@@ -70,7 +70,7 @@ def test_resume_keeps_checkpointing_to_the_same_file(X, tmp_path):
     assert ckpt.read(path).iteration == 30
 
 
-def test_restarts_resume_where_they_stopped(X, tmp_path):
+def test_restarts_resume_where_they_stopped(X, tmp_path, python_sigint):
     """Ctrl-C in the second of three restarts writes a checkpoint; resuming runs the
     rest, and ``restarts_`` is the uninterrupted fit's (the finished restart is not
     run again; the fresh one is bit-identical)."""
@@ -254,7 +254,8 @@ ESTIMATORS = {
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
-def test_ctrl_c_keeps_the_factors_so_far_warns_once_and_leaves_a_usable_model(name, tmp_path):
+def test_ctrl_c_keeps_the_factors_so_far_warns_once_and_leaves_a_usable_model(name, tmp_path,
+                                                                             python_sigint):
     make, data = ESTIMATORS[name]
 
     def interrupt(iteration, W, H, loss):
