@@ -395,7 +395,7 @@ def test_newton_cd_dense_kernel_threads_take_the_same_steps():
     for n_threads in (1, 3):
         U = U0.copy()
         xlogy = _kernels.over_rows(_kernels.kl_dense_rows, Z.shape[0], n_threads, Z, U, O,
-                                   O.sum(axis=1, dtype=np.float64), 0.0, 0.0, eps, True, True)
+                                   O.sum(axis=1, dtype=np.float64), 0.0, 0.0, False, eps, True, True)
         results.append((U, xlogy))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)
@@ -419,7 +419,7 @@ def test_newton_cd_dense_kernel_threads_take_the_same_steps():
     # measuring alone moves nothing and gives Σ z log(WH) of the start
     U = U0.copy()
     xlogy = _kernels.over_rows(_kernels.kl_dense_rows, Z.shape[0], 2, Z, U, O,
-                               O.sum(axis=1, dtype=np.float64), 0.0, 0.0, eps, False, True)
+                               O.sum(axis=1, dtype=np.float64), 0.0, 0.0, False, eps, False, True)
     np.testing.assert_array_equal(U, U0)
     WH = np.maximum(U0.T.astype(np.float32) @ O, eps).astype(np.float64)
     assert xlogy == pytest.approx(float(np.sum(Z * np.log(WH))), rel=1e-5)
@@ -498,12 +498,12 @@ def test_newton_cd_csr_kernel_equals_the_dense_kernel_on_the_same_entries():
     lin = O.sum(axis=1)
     eps = float(np.finfo(np.float64).eps)
     U_dense = U0.copy()
-    dense = _kernels.kl_dense_rows(Z, U_dense, O, lin, 0.0, 0.0, eps, True, True, 0, 40)
+    dense = _kernels.kl_dense_rows(Z, U_dense, O, lin, 0.0, 0.0, False, eps, True, True, 0, 40)
     for n_threads in (1, 3):
         U = U0.copy()
         stored = _kernels.over_rows(_kernels.stored_rows, 40, n_threads, C.indptr, C.indices,
                                     C.data, U, np.ascontiguousarray(O.T), lin[None, :],
-                                    False, 0.0, 0.0, eps, True, True,
+                                    False, 0.0, 0.0, False, eps, True, True,
                                     indptr=C.indptr)
         np.testing.assert_allclose(U, U_dense, rtol=1e-10, atol=1e-14)
         assert stored[0] == pytest.approx(dense, rel=1e-10)
@@ -534,7 +534,8 @@ def test_masked_least_squares_kernel_takes_exact_coordinate_steps():
     quad = (observed.astype(float) @ (O * O).T)  # m x k: Σ over observed j of o_rj²
     U = U0.copy()
     measured = _kernels.stored_rows(C.indptr, C.indices, C.data, U, np.ascontiguousarray(O.T),
-                                    np.zeros((0, 1)), True, 0.0, 0.0, 0.0, True, True, 0, 6)
+                                    np.zeros((0, 1)), True, 0.0, 0.0, False, 0.0, True, True,
+                                    0, 6)
     # the same Gauss–Seidel sweep, written out
     V = U0.copy()
     for i in range(6):
@@ -561,7 +562,7 @@ def test_masked_kl_kernel_sums_the_other_factor_over_observed_entries_only():
     eps = float(np.finfo(np.float64).eps)
     U = U0.copy()
     _kernels.stored_rows(C.indptr, C.indices, C.data, U, np.ascontiguousarray(O.T),
-                         np.zeros((0, 1)), False, 0.0, 0.0, eps, True, False, 0, 7)
+                         np.zeros((0, 1)), False, 0.0, 0.0, False, eps, True, False, 0, 7)
     V = U0.copy()
     for i in range(7):
         obs = observed[i]
@@ -734,3 +735,38 @@ def test_itakura_saito_weights_equal_the_general_power_form():
     P, Q = BetaData(X, 0.0)._weights(Y, Y.dtype)
     np.testing.assert_allclose(P, X * Y ** -2.0, rtol=1e-15)
     np.testing.assert_allclose(Q, Y ** -1.0, rtol=1e-15)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.7])
+def test_bounded_kl_step_lowers_the_one_variable_objective_where_newton_overshoots(l2):
+    """f(v) = (ℓ + l1)·v + ½·l2·v² − Σ x_q log(c_q + o_q v): from far above the minimiser
+    a Newton step lands past it and raises f (at 0, f is infinite when some c_q = 0);
+    the bounded step never raises f, from any start, and a step up is Newton's."""
+    from nmfkit.solvers import _kernels
+
+    rng = np.random.default_rng(2)
+    x, o = rng.random(12) * 3, rng.random(12) + 0.1
+    c = np.where(rng.random(12) < 0.5, 0.0, rng.random(12))
+    l1 = 0.2
+
+    def f(v):
+        return (o.sum() + l1) * v + 0.5 * l2 * v * v - np.sum(x * np.log(c + o * v))
+
+    def derivatives(u):
+        y = c + o * u
+        return np.sum(o * x / y), np.sum(o * o * x / y ** 2)
+
+    optimum = min(np.linspace(1e-3, 50, 200001), key=f)
+    raised = 0
+    for u in optimum * np.array([0.1, 0.5, 0.9, 1.5, 2.5, 4.0, 10.0]):
+        s, h = derivatives(u)
+        newton = _kernels.kl_step(u, o.sum(), s, h, l1, l2, False)
+        bounded = _kernels.kl_step(u, o.sum(), s, h, l1, l2, True)
+        with np.errstate(divide="ignore"):
+            raised += f(u + newton) > f(u)
+        assert f(u + bounded) <= f(u)
+        if u < optimum:
+            assert bounded == newton > 0
+        else:
+            assert newton <= bounded < 0
+    assert raised >= 1  # the starts include ones where the plain Newton step overshoots

@@ -260,6 +260,12 @@ class BetaData:
             self._x_sums = (float(_np.dot(positive, _np.log(positive))), float(xd.sum()))
         return self._x_sums
 
+    def kl_term_size(self) -> float:
+        """|Σ x log x| + Σ x: the size of the KL objective's largest terms, which the
+        rounding of its sums is relative to (the objective itself may be far smaller)."""
+        xlogx, xsum = self._kl_x_sums()
+        return abs(xlogx) + xsum
+
     def kl_from_xlogy(self, xlogy, W, H, *, y_sum=None) -> float:
         """KL divergence from ``xlogy`` = Σ x log(WH), summed by the caller — e.g. row by
         row while a row of WH is at hand, so that WH is never formed whole.  The other

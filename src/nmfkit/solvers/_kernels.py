@@ -15,7 +15,8 @@ that divides once, and rows run on several threads (the kernels release the GIL)
 Same steps, same order (Gauss–Seidel over the components, rows independent): the
 iterates equal the vectorised ones up to rounding (tests/test_beta.py).
 
-The Newton step itself is written once, :func:`newton_step`, and both kernels call it.
+The Newton step itself is written once, :func:`newton_step` (KL's, with its optional
+bound, :func:`kl_step`), and both kernels call it.
 """
 from __future__ import annotations
 
@@ -55,6 +56,33 @@ def newton_step(u, grad, hess, l1, l2):
     else:
         target = u
     return max(target, 0.0) - u
+
+
+@njit(**_JIT)
+def kl_step(u, linear, s, h, l1, l2, bounded):
+    """A KL variable's step: :func:`newton_step` from the data part of its derivatives,
+    g = ``linear`` − ``s`` and h (``s`` = Σ_q o_q x_q/y_q, ``linear`` = Σ o over the
+    entries the gradient runs over).
+
+    The one-variable problem f(v) = (ℓ + l1)·v + ½·l2·v² − Σ_q x_q log(c_q + o_q v) is
+    convex with f'' falling in v, so a Newton step up never passes the minimiser, while
+    one down can land past it, higher than it started (even at 0, where f may be
+    infinite).  ``bounded`` keeps a step down no longer than the step to the minimiser
+    of Jensen's majoriser of f at u (Lee & Seung's multiplicative step, for this one
+    variable): a·v + ½·l2·v² − s·u·log v, a = ℓ + l1, minimised at the positive root of
+    l2·v² + a·v − s·u.  That point lowers f (it minimises a function above f that
+    touches it at u), and f is convex, so every point between it and u lowers f too:
+    each bounded step is monotone.
+    """
+    step = newton_step(u, linear - s, h, l1, l2)
+    if bounded and step < 0.0:
+        a = linear + l1
+        c = s * u
+        # 2c / (a + √(a² + 4·l2·c)): the root, in the form without cancellation
+        den = a + np.sqrt(a * a + 4.0 * l2 * c)
+        if den > 0.0:
+            step = max(step, 2.0 * c / den - u)
+    return step
 
 
 # The row-level pieces both layouts share (numba inlines these small functions).
@@ -190,7 +218,7 @@ def _xlogy(x, y):
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
+def kl_dense_rows(Z, U, O, linear, l1, l2, bounded, eps, steps, measure, a, b):
     """One Gauss–Seidel Newton sweep of rows a:b of Z ≈ Uᵀ·O for KL; returns Σ z log(WH).
 
     Z (m x n) and O (k x n) are in the scratch dtype; U (k x m) is the factor
@@ -198,7 +226,8 @@ def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
     where the zeros of X enter the gradient.  y = WH of the row is formed once, floored
     at ``eps`` like every later update of it.  With ``measure``, the return value is
     Σ_j z_ij log y_ij over the rows after their steps (float64), else 0.  Without
-    ``steps``, nothing moves: the call only measures.
+    ``steps``, nothing moves: the call only measures.  ``bounded``: steps down bounded
+    so that each lowers the objective (:func:`kl_step`).
     """
     y = np.empty(Z.shape[1], Z.dtype)
     total = 0.0
@@ -206,7 +235,7 @@ def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
         _row_model(y, U, i, O, eps, True)
         for r in range(U.shape[0] if steps else 0):
             s, h = _kl_sums_in_blocks(Z[i], y, O[r])
-            step = newton_step(U[r, i], linear[r] - s, h, l1, l2)
+            step = kl_step(U[r, i], linear[r], s, h, l1, l2, bounded)
             if step != 0.0:
                 U[r, i] += step
                 _add_step(y, step, O[r], eps, True)
@@ -216,8 +245,8 @@ def kl_dense_rows(Z, U, O, linear, l1, l2, eps, steps, measure, a, b):
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, eps, steps, measure,
-                a, b):
+def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, bounded, eps, steps,
+                measure, a, b):
     """:func:`kl_dense_rows` for the stored (or observed) entries of X only, given as CSR
     (``indptr``, ``cols``, ``x``); returns [Σ x log WH, Σ WH] (KL) or [Σ (x − WH)², Σ WH]
     (least squares) over the entries when ``measure``, else zeros.
@@ -234,7 +263,8 @@ def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, eps, step
     y_q), h = Σ_q o_q², the exact step (weighted HALS).  Both row sums come from the
     gather, so a sweep reads the other factor once.  A row without entries has no
     curvature: its variables go to 0 when their gradient is positive, as
-    :func:`newton_step` says.
+    :func:`newton_step` says.  ``bounded``: KL's steps down bounded (:func:`kl_step`;
+    least squares' steps are exact).
     """
     k = U.shape[0]
     longest = 0
@@ -285,8 +315,8 @@ def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, eps, step
                 step = newton_step(U[r, i], -s, row_sums[r], l1, l2)
             else:
                 s, h = _kl_sums(xi, y, G[r], G2[r], 0.0)
-                step = newton_step(U[r, i], (linear[0, r] if shared else row_sums[r]) - s,
-                                   h, l1, l2)
+                step = kl_step(U[r, i], linear[0, r] if shared else row_sums[r], s, h, l1,
+                               l2, bounded)
             if step != 0.0:
                 U[r, i] += step
                 _add_step(y, step, G[r], eps, not least_squares)

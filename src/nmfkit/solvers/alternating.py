@@ -160,7 +160,8 @@ def extrapolated(new, prev, beta):
     return _backends.clip_nonnegative_(out)
 
 
-def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapolated):
+def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapolated,
+                         plain=None):
     """Iterations started from extrapolated points, with restarts (Ang & Gillis 2019),
     for solvers whose objective is known only after an iteration: yields
     ``(factors, loss)`` after each one, for ever (the caller stops).
@@ -171,7 +172,10 @@ def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapol
     from U_0) and keeps its result if the objective is no higher than the last;
     otherwise the iteration is run again from the plain U_k, and the step shrinks
     (:func:`next_beta`).  The yielded objectives therefore never rise when the plain
-    iteration's do not.  The step starts at ``BETA0``.
+    iteration's do not.  The step starts at ``BETA0``.  ``plain(factors, loss) ->
+    (factors, loss)``, if given, runs the iterations from a plain iterate (the first, and
+    each re-run) instead of ``iterate``, told that iterate's objective: a solver whose
+    plain iteration can raise the objective makes it monotone there.
 
     ``in_place``: ``iterate`` writes into the arrays it is given.  Then it only ever gets
     new arrays (a candidate, or a copy of U_k written into the refused candidate's), so
@@ -183,22 +187,25 @@ def restarted_iterations(iterate, factors, loss, *, in_place, candidate=extrapol
     step, step_max, step_good = BETA0, 1.0, BETA0
     prev = None
     candidates = candidate if isinstance(candidate, tuple) else (candidate,) * len(factors)
+    if plain is None:
+        def plain(factors, loss):
+            return iterate(factors)
     while True:
         last = factors
         if prev is None:
             start = tuple(_backends.copy(U) for U in last) if in_place else last
+            factors, loss_new = plain(start, loss)
         else:
             start = tuple(c(U, P, step) for c, U, P in zip(candidates, last, prev))
-        factors, loss_new = iterate(start)
-        if prev is not None:
+            factors, loss_new = iterate(start)
             step, step_max, step_good = next_beta(loss_new <= loss, step, step_max, step_good)
             if loss_new > loss:  # the extrapolated start hurt: the plain iteration
                 if in_place:
                     for U, L in zip(factors, last):
                         U[...] = L
-                    factors, loss_new = iterate(factors)
+                    factors, loss_new = plain(factors, loss)
                 else:
-                    factors, loss_new = iterate(last)
+                    factors, loss_new = plain(last, loss)
         prev, loss = last, loss_new
         yield factors, loss
 

@@ -10,9 +10,11 @@ is moved by a projected Newton step on its one-variable sub-problem,
 
 keeping WH up to date after every step.  The one-variable KL problem is convex with a
 decreasing second derivative, so a Newton step that increases a variable never
-overshoots its minimiser; one that decreases it can, so a single step is not guaranteed
-to lower the objective (it did on every problem tested; MU is the solver with that
-guarantee).  Rows of W are independent sub-problems; each row's steps are taken
+overshoots its minimiser; one that decreases it can, and then raise the objective.  An
+iteration whose objective rose is therefore run again from where it began with every
+step down bounded by the multiplicative (majorisation) step of that one variable, which
+cannot raise it (:func:`._kernels.kl_step`); the bound is off otherwise, as it slows the
+steps that did not need it.  Rows of W are independent sub-problems; each row's steps are taken
 component by component (Gauss–Seidel in r), one Newton step per variable per sweep
 (Hsieh & Dhillon iterate each one-variable problem to convergence; one step reached a
 given objective soonest in our measurements); H's side is the same sweep on
@@ -50,7 +52,6 @@ weight), in O(nnz·k) time and memory per iteration.
 """
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
@@ -129,12 +130,12 @@ def solve(X, W, H, *, params, monitor):
         rows, rows_T = Z, (np.ascontiguousarray(Z.T) if params.update_H else None)
         eps = dtype.type(EPSILON)
 
-        def sweep(Zs, U, other, l1, l2, *, measure, steps=True):
+        def sweep(Zs, U, other, l1, l2, *, measure, steps=True, bounded=False):
             """Rows of Zs ≈ Uᵀ·other in the dense kernel; Σ x log WH if measured."""
             O = other.astype(dtype)
             lin = other.sum(axis=1)
             return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, lin,
-                             float(l1), float(l2), eps, steps, measure,
+                             float(l1), float(l2), bounded, eps, steps, measure,
                              work=Zs.size * U.shape[0], min_work=split)
     else:
         rows, rows_T = S, ST
@@ -144,14 +145,15 @@ def solve(X, W, H, *, params, monitor):
         shared_sum = beta == 1 and not params.missing
         from_entries = np.zeros((0, 1))
 
-        def sweep(Ss, U, other, l1, l2, *, measure, steps=True):
+        def sweep(Ss, U, other, l1, l2, *, measure, steps=True, bounded=False):
             """Rows of the stored entries Ss ≈ Uᵀ·other in the stored-entry kernel;
             [Σ x log WH or Σ (x − WH)², Σ WH] over the entries if measured."""
             lin = other.sum(axis=1)[None, :] if shared_sum else from_entries
             return over_rows(stored_rows, Ss.shape[0], n_threads, Ss.indptr, Ss.cols, Ss.values,
                              U, np.ascontiguousarray(other.T, dtype=np.float64), lin,
-                             beta == 2, float(l1), float(l2), EPSILON, steps, measure,
-                             indptr=Ss.indptr, work=Ss.nnz * U.shape[0], min_work=split)
+                             beta == 2, float(l1), float(l2), bounded, EPSILON, steps,
+                             measure, indptr=Ss.indptr, work=Ss.nnz * U.shape[0],
+                             min_work=split)
 
     def objective(measured, Wt, H):
         """The fit's objective from a kernel's measurement of the final sweep."""
@@ -164,11 +166,13 @@ def solve(X, W, H, *, params, monitor):
                                        y_sum=float(measured[1]) if params.missing else None)
         return value + pen.value(Wt.T, H)
 
-    def iterate(Wt, H):
+    def iterate(Wt, H, bounded=False):
         """One W sweep then one H sweep, in place; returns the objective after them."""
-        measured = sweep(rows, Wt, H, pen.l1_W, pen.l2_W, measure=not params.update_H)
+        measured = sweep(rows, Wt, H, pen.l1_W, pen.l2_W, measure=not params.update_H,
+                         bounded=bounded)
         if params.update_H:
-            measured = sweep(rows_T, H, Wt, pen.l1_H, pen.l2_H, measure=True)
+            measured = sweep(rows_T, H, Wt, pen.l1_H, pen.l2_H, measure=True,
+                             bounded=bounded)
         return objective(measured, Wt, H)
 
     # Measure the start without moving anything (WH is formed row by row, never whole).
@@ -183,10 +187,38 @@ def solve(X, W, H, *, params, monitor):
         """One iteration, in place, as ``restarted_iterations`` calls it."""
         return factors, iterate(*factors)
 
+    # KL's Newton steps down can overshoot (module docstring): an iteration from a plain
+    # iterate whose objective rose by more than its sums' rounding is run again from
+    # the same point with every step down bounded (_kernels.kl_step), which cannot rise.
+    if beta == 1:
+        size = data.kl_term_size() + abs(loss)
+        rounding = size * (16 * float(np.finfo(np.float32).eps) if dense and dtype == np.float32
+                           else np.sqrt(max(1, rows.size if dense else rows.nnz))
+                           * float(np.finfo(np.float64).eps))
+
+    def plain(factors, loss):
+        """One iteration from a plain iterate whose objective is ``loss``, never above
+        it (beyond rounding)."""
+        if beta != 1:  # least squares' steps are exact: each lowers the objective
+            return whole(factors)
+        before = [U.copy() for U in factors]
+        new = iterate(*factors)
+        if new > loss + rounding:
+            for U, B in zip(factors, before):
+                U[...] = B
+            new = iterate(*factors, bounded=True)
+        return factors, new
+
+    def plain_iterations(factors, loss):
+        while True:
+            factors, loss = plain(factors, loss)
+            yield factors, loss
+
     if extrapolate:
-        steps = alternating.restarted_iterations(whole, (Wt, H), loss, in_place=True)
+        steps = alternating.restarted_iterations(whole, (Wt, H), loss, in_place=True,
+                                                 plain=plain)
     else:
-        steps = (whole((Wt, H)) for _ in itertools.count())
+        steps = plain_iterations((Wt, H), loss)
     n_iter, stopped = 0, False
     for n_iter, ((Wt, H), loss) in zip(range(1, params.max_iter + 1), steps):
         if monitor(n_iter, Wt.T, H, loss, fresh=extrapolate):
