@@ -1,8 +1,9 @@
 """Compiled inner loops (numba): Newton-CD's sweeps, and the NumPy backend's HALS sweep.
 
-Two layouts of the same Newton-CD sweep: :func:`kl_dense_rows` (dense X) and
+Three layouts of the same Newton-CD sweep: :func:`kl_dense_rows` (dense X),
 :func:`stored_rows` (the stored entries of a sparse or mostly-zero X, or the observed
-entries of a masked X; KL or least squares).  :func:`hals_columns` is the HALS sweep of
+entries of a masked X; KL or least squares) and :func:`gram_rows` (least squares on a
+dense X with few unobserved entries, from each row's Gram matrix).  :func:`hals_columns` is the HALS sweep of
 :func:`nmfkit.solvers.hals.hals_sweep` for NumPy factors (see the end of this module).
 
 Newton-CD for KL on a dense X (``newton_cd.py``) needs, for every variable of a row and
@@ -328,6 +329,99 @@ def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, bounded, 
                 sums[0] += _xlogy(xi, y)
             sums[1] += y.sum()
     return sums
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def _add_outer(Q, OT, c, o, sign):
+    """Q ← Q + sign·o oᵀ for o = OT[c] (copied to ``o`` first: a row of OT read k times
+    from a small contiguous buffer)."""
+    k = o.shape[0]
+    for t in range(k):
+        o[t] = OT[c, t]
+    for r in range(k):
+        v = sign * o[r]
+        for t in range(k):
+            Q[r, t] += v * o[t]
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, measure, a, b):
+    """Exact coordinate descent on rows a:b of U for least squares on the observed entries
+    of a dense X, from each row's Gram matrix: the layout of :func:`stored_rows`'s
+    weighted HALS for an X with few unobserved entries.
+
+    Row i's problem is ½ Σ_{j observed} (x_ij − u·o_j)², whose data are the k x k
+    Q_i = Σ_{j observed} o_j o_jᵀ and b_i = Σ_{j observed} x_ij o_j.  ``B`` (rows x k)
+    holds the b_i (X with its unobserved entries zeroed, times the other factor: one
+    product for all rows).  The row's observed columns are the CSR ``indptr``, ``cols``
+    (sorted within a row).  Q_i is their sum where they are at most half the row, and
+    otherwise ``gram`` (OOᵀ) less the outer products of the unobserved columns (the
+    gaps between the observed ones): the smaller set is summed, so the work per row is
+    k² times the smaller of its observed and unobserved counts, and the subtraction
+    never cancels more than half of OOᵀ.  ``OT`` is the other factor, transposed.  With Q_i and b_i at hand a
+    sweep over the row's k variables costs k² (the row's gradient Q_i u − b_i is kept
+    and moved with each step, so a step reads one row of Q_i and sums nothing), and
+    sweeps repeat (Gillis & Glineur 2012) up to ``max_sweeps`` until one moves the row
+    by less than ``delta`` times the first.
+    A variable whose curvature Q_rr is lost to cancellation (below 1e-12 of OOᵀ's) is
+    treated as having none, as :func:`newton_step` says.
+
+    Returns Σ_i (uᵀ Q_i u − 2 u·b_i) over the rows after their steps when ``measure``
+    (½‖X_Ω‖² plus half of it is the objective), else 0.
+    """
+    k = U.shape[0]
+    Q = np.empty((k, k))
+    w = np.empty(k)
+    o = np.empty(k)
+    grad = np.empty(k)
+    total = 0.0
+    n = OT.shape[0]
+    for i in range(a, b):
+        q0, q1 = indptr[i], indptr[i + 1]
+        if 2 * (q1 - q0) <= n:  # the observed columns
+            Q[:, :] = 0.0
+            for q in range(q0, q1):
+                _add_outer(Q, OT, cols[q], o, 1.0)
+        else:  # OOᵀ less the unobserved columns
+            Q[:, :] = gram
+            q = q0
+            for c in range(n):
+                if q < q1 and cols[q] == c:
+                    q += 1
+                else:
+                    _add_outer(Q, OT, c, o, -1.0)
+        for r in range(k):
+            w[r] = U[r, i]
+        for r in range(k):
+            acc = -B[i, r]
+            for t in range(k):
+                acc += Q[r, t] * w[t]
+            grad[r] = acc
+        first = 0.0
+        for sweep in range(max_sweeps if steps else 0):
+            moved = 0.0
+            for r in range(k):
+                h = Q[r, r] if Q[r, r] > 1e-12 * gram[r, r] else 0.0
+                step = newton_step(w[r], grad[r], h, l1, l2)
+                if step != 0.0:
+                    w[r] += step
+                    moved += step * step
+                    for t in range(k):  # Q_i is symmetric: its row r is its column r
+                        grad[t] += step * Q[r, t]
+            if sweep == 0:
+                first = moved
+            if moved <= delta * delta * first:
+                break
+        for r in range(k):
+            U[r, i] = w[r]
+        if measure:
+            for r in range(k):
+                if w[r] != 0.0:
+                    acc = 0.0
+                    for t in range(k):
+                        acc += Q[r, t] * w[t]
+                    total += w[r] * (acc - 2.0 * B[i, r])
+    return total
 
 
 @njit(fastmath=_FASTMATH, **_JIT)

@@ -58,7 +58,7 @@ import numpy as np
 from .. import _backends
 from ..objectives import EPSILON, BetaData
 from . import alternating
-from ._kernels import kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
+from ._kernels import gram_rows, kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
 from .result import SolverResult
 
 #: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
@@ -92,6 +92,18 @@ def dense_scratch(X, beta, missing, settings):
     return dtype if np.count_nonzero(A) >= fill * A.size else None
 
 
+def gram_layout(S, k, settings):
+    """Whether least squares on the observed entries S is swept by row Gram matrices
+    (:func:`._kernels.gram_rows`) rather than entry by entry: for an X with few
+    unobserved entries, whose Gram matrices are OOᵀ less k² work per unobserved entry,
+    against about 8·k per observed entry for the entry sweep
+    (``Settings.newton_gram_max_ratio``).  Where most of X is unobserved (ratings),
+    the entry sweep's single pass is the cheaper.  Decided on the counts only, so a
+    dense X with NaN and a sparse X of the same observed entries take the same steps."""
+    unobserved = S.shape[0] * S.shape[1] - S.nnz
+    return unobserved * k <= settings.newton_gram_max_ratio * S.nnz
+
+
 def solve(X, W, H, *, params, monitor):
     """Fit ``X ≈ WH`` (KL, or least squares on observed entries) by Newton-CD sweeps."""
     beta = float(params.beta)
@@ -104,6 +116,7 @@ def solve(X, W, H, *, params, monitor):
     H = np.array(_backends.to_numpy(H), order="C", copy=True)
     n_threads = threads()
     split = params.settings.kernel_split_min_work
+    gram = None
     if dense:
         data = BetaData(_backends.to_numpy(X), beta)
         x_total = float(np.sum(data.X, dtype=np.float64))
@@ -112,6 +125,15 @@ def solve(X, W, H, *, params, monitor):
         S = data.S
         x_total = float(S.values.sum())
         ST = S.transposed()[0] if params.update_H else None
+        if beta == 2 and gram_layout(S, Wt.shape[0], params.settings):
+            # b_i = Σ_{j observed} x_ij o_j for all rows as one product: BLAS on a dense X
+            # with its unobserved entries zeroed, or the observed entries' CSR
+            if _backends.is_sparse(X):
+                gram = (S.pattern, ST.pattern if params.update_H else None)
+            else:
+                A = _backends.to_numpy(X)
+                X0 = np.where(np.isnan(A), 0.0, np.asarray(A, dtype=np.float64))
+                gram = (X0, X0.T)
     if beta == 1 and params.update_H and not pen.active:
         # The KL-optimal scale c of WH (argmin_c D(X|c·WH): c = ΣX / ΣWH): one multiplicative
         # step reaches it, coordinate steps from far above it first zero many variables.
@@ -137,6 +159,29 @@ def solve(X, W, H, *, params, monitor):
             return over_rows(kl_dense_rows, Zs.shape[0], n_threads, Zs, U, O, lin,
                              float(l1), float(l2), bounded, eps, steps, measure,
                              work=Zs.size * U.shape[0], min_work=split)
+    elif gram is not None:
+        rows = (gram[0], S)
+        rows_T = (gram[1], ST) if params.update_H else None
+        x_squares = float(np.dot(S.values.astype(np.float64), S.values.astype(np.float64)))
+        settings = params.settings
+        k = Wt.shape[0]
+
+        def sweep(Xs, U, other, l1, l2, *, measure, steps=True, bounded=False):
+            """Rows of X ≈ Uᵀ·other (observed entries) from each row's Gram matrix;
+            Σ_i (uᵀQ_i u − 2u·b_i) if measured."""
+            Xz, observed = Xs
+            O = np.asarray(other, dtype=np.float64)
+            m_rows, n_cols = observed.shape
+            fewer = int(np.minimum(observed.rows_per, n_cols - observed.rows_per).sum())
+            if settings.max_inner is not None:
+                sweeps = max(1, int(settings.max_inner))
+            else:  # Gillis & Glineur's budget: products over one k x k sweep per row
+                rho = n_cols / k + fewer / max(1, m_rows)
+                sweeps = min(20, 1 + int(settings.inner_alpha * rho))
+            return over_rows(gram_rows, m_rows, n_threads, np.asarray(Xz @ O.T), O @ O.T,
+                             observed.indptr, observed.cols, np.ascontiguousarray(O.T), U,
+                             float(l1), float(l2), sweeps, float(settings.inner_delta), steps,
+                             measure, work=(fewer + m_rows * sweeps) * k * k, min_work=split)
     else:
         rows, rows_T = S, ST
         # Σ_j of the other factor over all j enters KL's gradient when the unstored
@@ -159,6 +204,8 @@ def solve(X, W, H, *, params, monitor):
         """The fit's objective from a kernel's measurement of the final sweep."""
         if dense:
             value = data.kl_from_xlogy(measured, Wt.T, H)
+        elif gram is not None:
+            value = 0.5 * max(x_squares + float(measured), 0.0)
         elif beta == 2:
             value = 0.5 * float(measured[0])
         else:

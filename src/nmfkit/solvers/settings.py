@@ -53,6 +53,11 @@ class Settings:
     newton_float32_scratch_min : int, default=2**20
         Dense X of at least this many entries is swept by KL Newton-CD in float32
         scratch (float32 X always is).
+    newton_gram_max_ratio : float, default=8.0
+        Newton-CD's least squares on the observed entries of a dense X is swept from
+        each row's Gram matrix (one product per sweep, then k x k work per row) when the
+        unobserved entries times k number at most this many times the observed ones;
+        otherwise entry by entry (0: always entry by entry).
     mu_candidate_floor : float, default=1e-6
         Extrapolated MU factors are floored at this fraction of their mean, not at 0
         (an entry MU has taken to zero never leaves it).
@@ -79,6 +84,7 @@ class Settings:
     precision_sparse_max_nnz: int = 1_000_000
     newton_dense_min_fill: float | None = None
     newton_float32_scratch_min: int = 1 << 20
+    newton_gram_max_ratio: float = 8.0
     mu_candidate_floor: float = 1e-6
     split_min_nnz: int = 1_000_000
     kernel_split_min_work: int = 500_000
