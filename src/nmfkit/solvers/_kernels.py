@@ -48,10 +48,18 @@ def newton_step(u, grad, hess, l1, l2):
     penalty is added here.  A variable with no curvature (no observed entry) goes to 0
     when its gradient is positive and stays otherwise.
     """
-    grad = grad + l1 + l2 * u
     hess = hess + l2
-    if hess > 0:
-        target = u - grad / hess
+    return newton_step_given(u, grad, 1.0 / hess if hess > 0 else 0.0, l1, l2)
+
+
+@njit(**_JIT)
+def newton_step_given(u, grad, inverse, l1, l2):
+    """:func:`newton_step` given ``inverse`` = 1 / (hess + l2) (0: no curvature), for a
+    caller whose curvature stays fixed over many steps (:func:`gram_rows`): the
+    division is then out of the chain of dependent steps."""
+    grad = grad + l1 + l2 * u
+    if inverse > 0:
+        target = u - grad * inverse
     elif grad > 0:
         target = 0.0
     else:
@@ -374,6 +382,7 @@ def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, me
     w = np.empty(k)
     o = np.empty(k)
     grad = np.empty(k)
+    inverse = np.empty(k)
     total = 0.0
     n = OT.shape[0]
     for i in range(a, b):
@@ -397,12 +406,14 @@ def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, me
             for t in range(k):
                 acc += Q[r, t] * w[t]
             grad[r] = acc
+        for r in range(k):
+            h = (Q[r, r] if Q[r, r] > 1e-12 * gram[r, r] else 0.0) + l2
+            inverse[r] = 1.0 / h if h > 0 else 0.0
         first = 0.0
         for sweep in range(max_sweeps if steps else 0):
             moved = 0.0
             for r in range(k):
-                h = Q[r, r] if Q[r, r] > 1e-12 * gram[r, r] else 0.0
-                step = newton_step(w[r], grad[r], h, l1, l2)
+                step = newton_step_given(w[r], grad[r], inverse[r], l1, l2)
                 if step != 0.0:
                     w[r] += step
                     moved += step * step

@@ -160,17 +160,12 @@ def solve(X, W, H, *, params, monitor):
                              float(l1), float(l2), bounded, eps, steps, measure,
                              work=Zs.size * U.shape[0], min_work=split)
     elif gram is not None:
-        rows = (gram[0], S)
-        rows_T = (gram[1], ST) if params.update_H else None
-        x_squares = float(np.dot(S.values.astype(np.float64), S.values.astype(np.float64)))
         settings = params.settings
         k = Wt.shape[0]
 
-        def sweep(Xs, U, other, l1, l2, *, measure, steps=True, bounded=False):
-            """Rows of X ≈ Uᵀ·other (observed entries) from each row's Gram matrix;
-            Σ_i (uᵀQ_i u − 2u·b_i) if measured."""
-            Xz, observed = Xs
-            O = np.asarray(other, dtype=np.float64)
+        def side(Xz, observed):
+            """A side's operands: (X zeroed where unobserved, its observed entries,
+            sweeps per row, work per sweep call), fixed for the fit."""
             m_rows, n_cols = observed.shape
             fewer = int(np.minimum(observed.rows_per, n_cols - observed.rows_per).sum())
             if settings.max_inner is not None:
@@ -178,10 +173,22 @@ def solve(X, W, H, *, params, monitor):
             else:  # Gillis & Glineur's budget: products over one k x k sweep per row
                 rho = n_cols / k + fewer / max(1, m_rows)
                 sweeps = min(20, 1 + int(settings.inner_alpha * rho))
-            return over_rows(gram_rows, m_rows, n_threads, np.asarray(Xz @ O.T), O @ O.T,
-                             observed.indptr, observed.cols, np.ascontiguousarray(O.T), U,
-                             float(l1), float(l2), sweeps, float(settings.inner_delta), steps,
-                             measure, work=(fewer + m_rows * sweeps) * k * k, min_work=split)
+            return Xz, observed, sweeps, (fewer + m_rows * sweeps) * k * k
+
+        rows = side(gram[0], S)
+        rows_T = side(gram[1], ST) if params.update_H else None
+        x_squares = float(np.dot(S.values.astype(np.float64), S.values.astype(np.float64)))
+        delta = float(settings.inner_delta)
+
+        def sweep(Xs, U, other, l1, l2, *, measure, steps=True, bounded=False):
+            """Rows of X ≈ Uᵀ·other (observed entries) from each row's Gram matrix;
+            Σ_i (uᵀQ_i u − 2u·b_i) if measured."""
+            Xz, observed, sweeps, work = Xs
+            O = np.asarray(other, dtype=np.float64)
+            return over_rows(gram_rows, observed.shape[0], n_threads, np.asarray(Xz @ O.T),
+                             O @ O.T, observed.indptr, observed.cols, np.ascontiguousarray(O.T),
+                             U, float(l1), float(l2), sweeps, delta, steps, measure,
+                             work=work, min_work=split)
     else:
         rows, rows_T = S, ST
         # Σ_j of the other factor over all j enters KL's gradient when the unstored
