@@ -478,6 +478,20 @@ def test_rank_prints_the_table_marks_the_best_and_saves_plot_and_table(tmp_path)
     assert "wrote rank.png" in result.stderr
 
 
+def test_rank_no_warm_start_fits_every_rank_from_init(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.random((60, 3)) @ rng.random((3, 30)) + 0.05 * rng.random((60, 30))
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",")
+    tables = {}
+    for flags in ((), ("--no-warm-start",)):
+        run("rank", "x.csv", "--ranks", "2:4", "--folds", "2", "--seed", "0", "--table",
+            "t.csv", *flags, cwd=tmp_path, check_rc=0)
+        tables[flags] = pd.read_csv(tmp_path / "t.csv", index_col="rank")["cv_error"]
+    warm, cold = tables[()], tables[("--no-warm-start",)]
+    assert warm[2] == cold[2]  # the lowest rank starts from --init either way
+    assert warm[4] != cold[4]
+
+
 def test_rank_fits_the_best_rank_and_its_report_shows_how_k_was_chosen(tmp_path):
     rng = np.random.default_rng(5)
     groups = np.repeat(np.arange(3), 15)

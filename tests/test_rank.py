@@ -464,7 +464,7 @@ def test_warm_start_chooses_the_rank_fits_from_scratch_choose(kind):
     make = {"dense": dense_planted, "sparse": sparse_planted, "poisson": poisson_planted}[kind]
     X = make(4, seed=8)
     kwargs = dict(ranks=range(2, 8), random_state=2, max_iter=1000, tol=1e-5)
-    warm, cold = quiet(X, **kwargs), quiet(X, warm_start=False, **kwargs)
+    warm, cold = quiet(X, warm_start=True, **kwargs), quiet(X, warm_start=False, **kwargs)
     assert warm.best_rank == cold.best_rank == 4
     np.testing.assert_allclose(warm.table["cv_error"].loc[2:4],
                                cold.table["cv_error"].loc[2:4], rtol=0.01)
@@ -472,6 +472,12 @@ def test_warm_start_chooses_the_rank_fits_from_scratch_choose(kind):
         assert (result.table["cv_error"].loc[5:] > result.table["cv_error"].loc[4]).all()
 
 
-def test_warm_start_must_be_a_bool():
-    with pytest.raises(ValueError, match="warm_start must be True or False; got 'yes'"):
+def test_warm_start_must_be_a_bool_or_auto_which_is_on_for_dense_x_only():
+    with pytest.raises(ValueError, match="warm_start must be True, False or 'auto'; got 'yes'"):
         select_rank(dense_planted(3), ranks=[2, 3], warm_start="yes")
+    kwargs = dict(ranks=[2, 4], random_state=1, n_folds=2, max_iter=300)
+    dense, sparse = dense_planted(3, seed=2), sparse_planted(3, seed=2)
+    pd.testing.assert_frame_equal(quiet(dense, **kwargs).table,
+                                  quiet(dense, warm_start=True, **kwargs).table)
+    pd.testing.assert_frame_equal(quiet(sparse, **kwargs).table,
+                                  quiet(sparse, warm_start=False, **kwargs).table)

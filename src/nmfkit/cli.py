@@ -549,7 +549,7 @@ def cmd_rank(args, console):
         warnings.filterwarnings("ignore", message="Maximum number of iterations")
         result = select_rank(data.X, ranks=args.ranks, method=args.method,
                              n_runs=args.n_runs, n_folds=args.folds, rule=args.rule,
-                             random_state=args.seed, n_jobs=args.jobs,
+                             warm_start=args.warm_start, random_state=args.seed, n_jobs=args.jobs,
                              verbose=1 if console.bars else 0, **params)
     seconds = time.perf_counter() - start
     table = result.table
@@ -812,6 +812,10 @@ def build_parser():
     selection.add_argument("--rule", choices=["min", "1se"], default="min",
                            help="cv/bcv: the lowest error, or the smallest rank within one "
                                 "standard error of it (default min)")
+    selection.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                           default="auto",
+                           help="cv: fit every rank from --init, not from the fold's fit "
+                                "at the rank below (the default for dense data)")
     selection.add_argument("--jobs", type=int, help="fits in parallel (-1: all cores)")
     selection.add_argument("--plot", metavar="PNG", help="save the criteria against rank here")
     selection.add_argument("--table", metavar="CSV", help="save the table here")

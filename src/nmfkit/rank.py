@@ -34,8 +34,8 @@ Several methods in one call share their fits where they can (the restarts of
 seeded from ``random_state`` and what the fit is (its rank, and its fold or run), never
 from which other methods were asked for: each method gives the same answer alone as
 beside others.  The one dependence on the other ranks asked for is ``warm_start``
-(on by default): each cross-validation fit starts from the fold's fit at the next lower
-rank asked for, which cuts the iterations several-fold for the same errors.
+(on by default for dense X): each cross-validation fit starts from the fold's fit at the
+next lower rank asked for, which cuts the iterations several-fold for the same errors.
 """
 from __future__ import annotations
 
@@ -281,7 +281,7 @@ class RankSelection:
 
 # --------------------------------------------------------------------------- the function
 def select_rank(X, ranks=range(2, 16), method="cv", *, n_runs=None, n_folds=5, holdout=0.1,
-                rule="min", warm_start=True, random_state=None, n_jobs=None, verbose=0,
+                rule="min", warm_start="auto", random_state=None, n_jobs=None, verbose=0,
                 **nmf_params):
     """Score NMF at each rank of ``ranks`` by one or several criteria; pick the best.
 
@@ -312,7 +312,7 @@ def select_rank(X, ranks=range(2, 16), method="cv", *, n_runs=None, n_folds=5, h
         ``'cv'`` and ``'bcv'``: ``'min'`` takes the rank of lowest mean error over the
         folds; ``'1se'`` the smallest rank whose mean error is within one standard error
         (standard deviation over folds / √n_folds) of that minimum.
-    warm_start : bool, default=True
+    warm_start : bool or 'auto', default='auto'
         ``'cv'``: each fold fits the ranks in increasing order, the lowest from ``init``
         and each next one from the fit before it plus, for its new components, NNDSVDa
         of the positive part of that fit's residual on the fold's visible entries
@@ -320,7 +320,10 @@ def select_rank(X, ranks=range(2, 16), method="cv", *, n_runs=None, n_folds=5, h
         new ones start where the data are under-fitted.  The held-out errors are those
         of fits from scratch (to the spread between restarts) at a fraction of the
         iterations.  The folds run in parallel, the ranks of a fold one after another.
-        False: every fit starts from ``init``, independently.
+        False: every fit starts from ``init``, independently.  ``'auto'``: True for a
+        dense X, False for a sparse one, where NNDSVDa from scratch starts so close to
+        a mostly-zero X's optimum that warm starts took about twice the iterations
+        (benchmarks/RESULTS.md).
     random_state : int, RandomState or Generator instance, or None, default=None
         Seed of the folds, splits and restarts.
     n_jobs : int or None, default=None
@@ -443,8 +446,10 @@ def select_rank(X, ranks=range(2, 16), method="cv", *, n_runs=None, n_folds=5, h
     names = X.index.tolist() if isinstance(X, pd.DataFrame) else None
     X = _check_X(X)
     n_runs_of = _check_counts(methods, n_runs, n_folds, holdout, rule, n_jobs, verbose)
+    if isinstance(warm_start, str) and warm_start == "auto":
+        warm_start = not sp.issparse(X)
     if not isinstance(warm_start, (bool, np.bool_)):
-        raise ValueError(f"warm_start must be True or False; got {warm_start!r}.")
+        raise ValueError(f"warm_start must be True, False or 'auto'; got {warm_start!r}.")
     ks = _check_ranks(ranks, X.shape, methods)
     params = _check_nmf_params(nmf_params, X, methods)
     if "consensus" in methods:
@@ -959,8 +964,12 @@ def _grown(train, W, H, k, seed):
     """(W, H) of rank k from a fit of lower rank: its components as they are, and new
     ones from NNDSVDa of the positive part of its residual on the visible entries
     (NaN in a dense ``train``; the stored entries of a sparse one)."""
-    if sp.issparse(train):  # (a visible zero has no positive residual: left out)
-        S = _data.stored_entries(train)
+    # WH ≥ 0, so the residual is positive only where X is: on a mostly-zero X it is
+    # formed at those entries alone, sparse.
+    positive = train.count_nonzero() if sp.issparse(train) else np.count_nonzero(train > 0)
+    if sp.issparse(train) or positive < 0.3 * train.shape[0] * train.shape[1]:
+        S = _data.stored_entries(train if sp.issparse(train) else np.where(train > 0, train,
+                                                                            0.0))
         R = sp.csr_matrix((np.maximum(S.values - _data.values_at(S, W, H), 0.0), S.cols,
                            S.indptr), shape=train.shape)
         R.eliminate_zeros()
