@@ -289,32 +289,21 @@ def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, bounded, 
         p0 = indptr[i]
         L = indptr[i + 1] - p0
         xi, y = x[p0:p0 + L], buffer[:L]
-        # One gather loop per case, so the common one (KL, zeros of X unstored) does no
-        # more than copy and square.
-        if least_squares:
+        # The branches are the same for every entry (LLVM takes them out of the loop):
+        # least squares sums o², KL keeps o² and, over a mask, sums o.
+        if least_squares or not shared:
             row_sums[:] = 0.0
-            for q in range(L):
-                c = cols[p0 + q]
-                for r in range(k):
-                    o = OT[c, r]
-                    G[r, q] = o
+        for q in range(L):
+            c = cols[p0 + q]
+            for r in range(k):
+                o = OT[c, r]
+                G[r, q] = o
+                if least_squares:
                     row_sums[r] += o * o
-        elif shared:
-            for q in range(L):
-                c = cols[p0 + q]
-                for r in range(k):
-                    o = OT[c, r]
-                    G[r, q] = o
+                else:
                     G2[r, q] = o * o
-        else:
-            row_sums[:] = 0.0
-            for q in range(L):
-                c = cols[p0 + q]
-                for r in range(k):
-                    o = OT[c, r]
-                    G[r, q] = o
-                    G2[r, q] = o * o
-                    row_sums[r] += o
+                    if not shared:
+                        row_sums[r] += o
         _row_model(y, U, i, G, eps, not least_squares)
         for r in range(k if steps else 0):
             if least_squares:
