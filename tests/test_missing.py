@@ -274,6 +274,58 @@ def test_masked_start_on_a_mostly_zero_x_matches_the_general_route():
         0.5 * np.sum((X - W @ H)[observed] ** 2), rel=1e-12)
 
 
+def test_one_pass_entry_helpers_match_numpy():
+    """The helpers behind a masked fit's set-up (one scan of X for its non-zeros and NaN
+    together) give NumPy's positions, in CSR order, and EM's filled X̃ holds X's observed
+    entries and a slot for each NaN."""
+    from nmfkit import _data
+    from nmfkit.solvers.em import Filled
+
+    X = mostly_zero(stored=0.08)
+    rows, cols = _data.positions(np.isnan(X))
+    expected = np.nonzero(np.isnan(X))
+    np.testing.assert_array_equal(rows, expected[0])
+    np.testing.assert_array_equal(cols, expected[1])
+    empty = _data.positions(np.zeros((3, 4), dtype=bool))
+    assert empty[0].size == empty[1].size == 0
+    rows, cols, values = _data.nonzero_entries(X)
+    expected = np.nonzero((X != 0) | np.isnan(X))
+    np.testing.assert_array_equal(rows, expected[0])
+    np.testing.assert_array_equal(cols, expected[1])
+    np.testing.assert_array_equal(values, X[expected])
+    for stored in (0.08, 0.6):  # X̃ as CSR, and dense
+        X = mostly_zero(stored=stored)
+        data = Filled(X)
+        assert data.sparse == (stored < 0.3)
+        hidden = np.isnan(X)
+        assert data.hidden == np.count_nonzero(hidden)
+        assert data.observed_norm2 == pytest.approx(np.nansum(X ** 2), rel=1e-12)
+        rng = np.random.default_rng(3)
+        W, H = rng.random((X.shape[0], 4)), rng.random((4, X.shape[1]))
+        data.fill(W, H)
+        filled = data.matrix.toarray() if data.sparse else data.matrix
+        np.testing.assert_allclose(filled, np.where(hidden, W @ H, X), rtol=1e-13)
+
+
+def test_values_at_any_layout_and_dtype():
+    """WH at stored entries by the compiled pass: the dense product's entries, for
+    row- and column-major factors, float32 and float64 (the result type of the two)."""
+    from nmfkit import _data
+
+    rng = np.random.default_rng(5)
+    X = sp.random(60, 45, density=0.2, random_state=1, format="csr")
+    S = _data.stored_entries(X)
+    W, H = rng.random((60, 6)), rng.random((6, 45))
+    expected = (W @ H)[S.rows, S.cols]
+    np.testing.assert_allclose(_data.values_at(S, W, H), expected, rtol=1e-14)
+    np.testing.assert_allclose(_data.values_at(S, np.asfortranarray(W), H.T.copy().T),
+                               expected, rtol=1e-14)
+    low = _data.values_at(S, W.astype(np.float32), H.astype(np.float32))
+    assert low.dtype == np.float32
+    np.testing.assert_allclose(low, expected, rtol=1e-5)
+    assert _data.values_at(S, W.astype(np.float32), H).dtype == np.float64
+
+
 def test_gram_kernel_takes_the_entry_kernels_steps():
     """One sweep from each row's Gram matrix (gram_rows) is the entry-by-entry weighted
     HALS sweep (stored_rows with least_squares), the same steps in the same order, for

@@ -143,3 +143,29 @@ def test_sparse_validation_does_not_copy_the_coordinates(monkeypatch):
         X.tocoo()
     model = nmfkit.NMF(2, max_iter=5).fit(X)
     assert model.components_.shape == (2, 100)
+
+
+@pytest.mark.parametrize("bad, message", [(-1.0, "Negative values"), (np.inf, "infinite"),
+                                          (-np.inf, "infinite")])
+def test_masked_fit_still_rejects_negative_and_infinite_entries_among_nan(bad, message):
+    """With NaN allowed (missing='mask') the reductions that skip NaN must not skip the
+    other bad values: a negative or infinite entry beside NaN is named."""
+    X = np.random.default_rng(0).random((6, 5))
+    X[0, 1] = np.nan
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match=message) as caught:
+        nmfkit.NMF(2, missing="mask").fit(X)
+    assert "row 3, column 2" in str(caught.value)
+    X[3, 2] = np.nan  # all-NaN lines aside, NaN alone passes
+    nmfkit.NMF(2, missing="mask", max_iter=5).fit(X)
+
+
+def test_masked_fit_names_a_row_and_a_column_with_no_observed_entry():
+    X = np.random.default_rng(0).random((6, 5))
+    X[2] = np.nan
+    with pytest.raises(ValueError, match="1 row.*first: row 2"):
+        nmfkit.NMF(2, missing="mask").fit(X)
+    X = np.random.default_rng(0).random((6, 5))
+    X[:, 4] = np.nan
+    with pytest.raises(ValueError, match="1 column.*first: column 4"):
+        nmfkit.NMF(2, missing="mask").fit(X)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from ._backends import contiguous, is_sparse, namespace, to_numpy
 from ._sums import _sumsq64, gram64, squared_norm, vdot64
@@ -245,12 +246,43 @@ def entries_where(mask, dtype=np.float64):
     return _entries_of(_csr_where(mask, None, dtype), dtype)
 
 
+def entries_at(shape, rows, cols, dtype=np.float64):
+    """The entries at (rows, cols), given in CSR order, as a :class:`StoredEntries` with
+    zero values."""
+    return _entries_of(csr_from_positions(shape, rows, cols, np.zeros(rows.size, dtype)),
+                       dtype)
+
+
+def positions(mask):
+    """(rows, cols) of the True entries of a 2-D boolean array, in row-major (CSR) order.
+
+    ``np.nonzero`` of a 2-D array is several times slower than the flat indices and one
+    division where few entries are True (a dense fold of a sparse matrix, the NaN of a
+    few held-out entries), and such masks are scanned once per masked fit."""
+    flat = np.flatnonzero(mask)
+    return np.divmod(flat, mask.shape[1]) if flat.size else (flat, flat)
+
+
+def nonzero_entries(X):
+    """(rows, cols, values) of the entries of a dense X that are not 0, NaN included, in
+    CSR order: one pass over X gives both the observed non-zeros and the unobserved
+    entries of a masked X (split them by ``np.isnan(values)``)."""
+    rows, cols = positions(X != 0)  # NaN != 0
+    return rows, cols, X[rows, cols]
+
+
+def csr_from_positions(shape, rows, cols, values):
+    """CSR matrix of ``values`` at (rows, cols), given in CSR order (no sort)."""
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    return sp.csr_matrix((values, cols, indptr), shape=shape)
+
+
 def _csr_where(keep, A, dtype=None):
     """CSR matrix of A's entries where the boolean ``keep`` is True (zeros if A is None)."""
-    rows, cols = np.nonzero(keep)  # row-major order: already CSR order
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=keep.shape[0]))])
+    rows, cols = positions(keep)
     values = np.zeros(rows.size, dtype=dtype) if A is None else A[rows, cols]
-    return sp.csr_matrix((values, cols, indptr), shape=keep.shape)
+    return csr_from_positions(keep.shape, rows, cols, values)
 
 
 def _entries_of(C, dtype):
@@ -284,20 +316,31 @@ def _drop(C, keep):
     return sp.csr_matrix((C.data[keep], C.indices[keep], indptr), shape=C.shape)
 
 
-CHUNK_ENTRIES = 1 << 18  # entries per block when evaluating WH at stored entries
-
-
 def values_at(S, W, H, out=None):
-    """``(WH)_{ij}`` at the stored entries of S (CSR order), O(nnz·k), bounded temporaries."""
+    """``(WH)_{ij}`` at the stored entries of S (CSR order), O(nnz·k), in the result type
+    of W and H."""
     Wn, Hn = to_numpy(W), to_numpy(H)
-    HT = np.ascontiguousarray(Hn.T)
+    dtype = np.result_type(Wn.dtype, Hn.dtype)
     if out is None:
-        out = np.empty(S.nnz, dtype=np.result_type(Wn.dtype, Hn.dtype))
-    for start in range(0, S.nnz, CHUNK_ENTRIES):
-        stop = min(S.nnz, start + CHUNK_ENTRIES)
-        r, c = S.rows[start:stop], S.cols[start:stop]
-        np.einsum("ek,ek->e", Wn[r], HT[c], out=out[start:stop])
+        out = np.empty(S.nnz, dtype=dtype)
+    # Both factors row-major (an m x k copy of a solver's Wᵀ view is cheap next to the
+    # entries' gathers), each entry's k products read from two contiguous rows.
+    _values_at(S.rows, S.cols, np.ascontiguousarray(Wn, dtype=dtype),
+               np.ascontiguousarray(Hn.T, dtype=dtype), out)
     return out
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _values_at(rows, cols, W, HT, out):
+    """out[e] = W[rows[e]] · HT[cols[e]], the products summed in float64; one pass with no
+    temporaries, where NumPy's gathers would copy two nnz x k arrays first."""
+    k = W.shape[1]
+    for e in range(rows.size):
+        i, j = rows[e], cols[e]
+        total = 0.0
+        for q in range(k):
+            total += np.float64(W[i, q]) * np.float64(HT[j, q])
+        out[e] = total
 
 
 def pattern_with(S, data, transposed=False):

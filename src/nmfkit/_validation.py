@@ -17,6 +17,8 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 
+from . import _data
+
 
 class InvalidParameterError(ValueError, TypeError):
     """A constructor parameter with a value it cannot take (a ValueError, and a TypeError
@@ -144,10 +146,12 @@ def check_values(X, *, what="X", allow_nan=False, who="NMF"):
         values = np.asarray(X)
         rows = cols = None
 
-    if not allow_nan and values.size:
+    if values.size:
         # Fast path, two reductions and no mask (a third of the time of building the
-        # masks): min ≥ 0 fails on NaN and −inf, and a finite max rules out +inf.
-        if values.min() >= 0 and np.isfinite(values.max()):
+        # masks): min ≥ 0 fails on NaN and −inf, and a finite max rules out +inf.  With
+        # NaN allowed, fmin/fmax skip them (and give NaN only when all entries are NaN).
+        low, high = (np.min, np.max) if not allow_nan else (np.fmin.reduce, np.fmax.reduce)
+        if low(values, axis=None) >= 0 and np.isfinite(high(values, axis=None)):
             return
     bad_nan = np.isnan(values)
     bad_inf = np.isinf(values)
@@ -487,8 +491,12 @@ def check_data_for_loss(X, beta, *, masked, what="X", axes=("row", "column")):
             row_counts = np.diff(finite.indptr)
             col_counts = np.bincount(finite.indices, minlength=X.shape[1])
         else:
-            observed = ~np.isnan(np.asarray(X))
-            row_counts, col_counts = observed.sum(axis=1), observed.sum(axis=0)
+            # Counted from the NaN positions: an axis sum of an m x n mask costs more,
+            # and few entries are NaN where a dense X is fitted masked.
+            m, n = X.shape
+            rows, cols = _data.positions(np.isnan(np.asarray(X)))
+            row_counts = n - np.bincount(rows, minlength=m)
+            col_counts = m - np.bincount(cols, minlength=n)
         for axis_name, counts in (("row", row_counts), ("column", col_counts)):
             if axis_name not in axes:
                 continue

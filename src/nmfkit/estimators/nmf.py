@@ -397,12 +397,17 @@ def _masked_zero_filled(X):
         X = X.copy()
         X.data[np.isnan(X.data)] = 0
         return X
-    filled = np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
-    if isinstance(filled, np.ndarray) and np.count_nonzero(filled) <= ZERO_FILLED_SPARSE * X.size:
-        # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
-        # runs on the stored entries.
-        return sp.csr_matrix(filled)
-    return filled
+    if isinstance(X, np.ndarray):
+        nonzero = X != 0  # NaN included
+        hidden = np.count_nonzero(np.isnan(X))
+        if np.count_nonzero(nonzero) - hidden <= ZERO_FILLED_SPARSE * X.size:
+            # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
+            # runs on the stored entries.
+            rows, cols = _data.positions(nonzero)
+            values = X[rows, cols]
+            keep = ~np.isnan(values)
+            return _data.csr_from_positions(X.shape, rows[keep], cols[keep], values[keep])
+    return np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
 
 
 def _observed_count(X, masked):
@@ -425,18 +430,24 @@ def _rescale_to_observed(X, W, H):
     if isinstance(X, np.ndarray):
         # Σ over the observed entries = Σ over all (from the factors' sums) minus Σ over
         # the unobserved ones: O(unobserved·k), where a few entries are held out.
-        unobserved = np.isnan(X)
-        hidden = int(np.count_nonzero(unobserved))
-        observed = X.size - hidden
-        if hidden <= observed:
+        nonzero = X != 0  # NaN included
+        if np.count_nonzero(nonzero) <= ZERO_FILLED_SPARSE * X.size:
+            rows, cols = _data.positions(nonzero)
+            values = X[rows, cols]
+            unobserved = np.isnan(values)
+            rows, cols = rows[unobserved], cols[unobserved]
+            observed_sum = float(np.sum(values[~unobserved], dtype=np.float64))
+        else:
+            rows, cols = _data.positions(np.isnan(X))
+            observed_sum = float(np.nansum(X, dtype=np.float64))
+        observed = X.size - rows.size
+        if rows.size <= observed:
             model_sum = float(np.sum(W, axis=0, dtype=np.float64)
                               @ np.sum(H, axis=1, dtype=np.float64))
-            if hidden:
-                model_sum -= float(np.sum(_data.values_at(_data.entries_where(unobserved),
-                                                          W, H), dtype=np.float64))
-            model_mean = model_sum / observed
-            observed_mean = float(np.nansum(X, dtype=np.float64)) / observed
-            return _scaled_to(W, H, model_mean, observed_mean)
+            if rows.size:
+                entries = _data.entries_at(X.shape, rows, cols, X.dtype)
+                model_sum -= float(np.sum(_data.values_at(entries, W, H), dtype=np.float64))
+            return _scaled_to(W, H, model_sum / observed, observed_sum / observed)
     data = BetaData(X, 2.0, missing=True)
     model_mean = float(np.mean(data.model(W, H))) if data.S.nnz else 0.0
     observed_mean = float(np.mean(data.S.values)) if data.S.nnz else 0.0

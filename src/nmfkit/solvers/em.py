@@ -64,36 +64,28 @@ class Filled:
 
     def __init__(self, X):
         m, n = X.shape
-        values = np.asarray(X)
-        dtype = values.dtype
+        X = np.asarray(X)
+        dtype = X.dtype
+        # One pass finds the observed non-zeros and the unobserved entries together,
+        # already in CSR order.
+        rows, cols, values = _data.nonzero_entries(X)
         unobserved = np.isnan(values)
-        values = np.where(unobserved, 0, values)
-        hidden_rows, hidden_cols = np.nonzero(unobserved)
         self.shape, self.dtype = (m, n), dtype
-        self.rows, self.cols = hidden_rows, hidden_cols
-        self.hidden = int(hidden_rows.size)
-        self.observed_norm2 = _sums.squared_norm(values)
-        obs_rows, obs_cols = np.nonzero(values)
-        entries = obs_rows.size + self.hidden
+        self.rows, self.cols = rows[unobserved], cols[unobserved]
+        self.hidden = int(self.rows.size)
+        values[unobserved] = 0
+        self.observed_norm2 = _sums.vdot64(values, values)
+        entries = rows.size
         self.sparse = entries <= SPARSE_MAX_FILL * m * n
         if self.sparse:
             # One CSR matrix for both parts; ``slots`` says where each unobserved entry's
             # value sits in its data array.
-            rows = np.concatenate([obs_rows, hidden_rows])
-            cols = np.concatenate([obs_cols, hidden_cols])
-            order = np.lexsort((cols, rows))
-            data = np.concatenate([values[obs_rows, obs_cols],
-                                   np.zeros(self.hidden, dtype=dtype)])[order]
-            counts = np.bincount(rows, minlength=m)
-            indptr = np.concatenate([[0], np.cumsum(counts)])
-            self.matrix = sp.csr_matrix((data, cols[order], indptr), shape=(m, n))
-            self.slots = np.empty(self.hidden, dtype=np.int64)
-            self.slots[order[order >= obs_rows.size] - obs_rows.size] = \
-                np.flatnonzero(order >= obs_rows.size)
+            self.matrix = _data.csr_from_positions((m, n), rows, cols, values)
+            self.slots = np.flatnonzero(unobserved)
         else:
-            self.matrix = np.ascontiguousarray(values)
+            self.matrix = np.where(np.isnan(X), 0, X)
         self.nnz = entries if self.sparse else m * n
-        self._entries = _data.entries_where(unobserved, dtype)
+        self._entries = _data.entries_at((m, n), self.rows, self.cols, dtype)
         self.fill_norm2 = 0.0
 
     def fill(self, W, H):
