@@ -770,3 +770,29 @@ def test_bounded_kl_step_lowers_the_one_variable_objective_where_newton_overshoo
         else:
             assert newton <= bounded < 0
     assert raised >= 1  # the starts include ones where the plain Newton step overshoots
+
+
+def test_kl_weights_and_value_reuse_one_scratch_buffer_and_leave_the_model_alone():
+    """KL's weights X/WH and log WH go through one buffer per fit: the values are the
+    formulas', the model passed in is not written, and no new m x n array is made per
+    call."""
+    from nmfkit.objectives import EPSILON, BetaData
+
+    rng = np.random.default_rng(4)
+    X = rng.poisson(2.0, (40, 30)).astype(float)
+    W, H = rng.random((40, 3)), rng.random((3, 30))
+    data = BetaData(X, 1.0)
+    Y = data.model(W, H)
+    before = Y.copy()
+    num, den = data.terms_H(W, H, Y)
+    buffer = data._buffer
+    np.testing.assert_allclose(num, W.T @ (X / np.maximum(before, EPSILON)), rtol=1e-13)
+    value = data.value(Y, W, H)
+    assert data._buffer is buffer
+    np.testing.assert_array_equal(Y, before)
+    Xs = np.where(X > 0, X, 1.0)
+    expected = np.sum(np.where(X > 0, X * np.log(Xs / before), 0.0) - X + before)
+    assert value == pytest.approx(expected, rel=1e-12)
+    num_W, _ = data.terms_W(W, H, Y)
+    np.testing.assert_allclose(num_W, (X / np.maximum(before, EPSILON)) @ H.T, rtol=1e-13)
+    assert data._buffer is buffer

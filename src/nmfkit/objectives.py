@@ -238,7 +238,9 @@ class BetaData:
         x = _backends.to_numpy(self.X if self.dense else self.S.values)
         xlogx, xsum = self._kl_x_sums()
         y = _backends.to_numpy(Y)
-        logy = _np.log(_np.maximum(y, EPSILON))
+        logy = self._scratch(y, x)
+        logy = _np.maximum(y, EPSILON, out=logy)
+        _np.log(logy, out=logy)
         xlogy = float(_np.vdot(x, logy)) if x.dtype == _np.float64 else float(
             _np.vdot(_np.asarray(x, _np.float64), logy.astype(_np.float64)))
         total_y = self._zero_sum(W, H) if self.zero_term else float(
@@ -291,14 +293,34 @@ class BetaData:
             total += float(_np.sum(_np.maximum(Wn[a:b] @ Hn, 0).astype(_np.float64) ** self.beta))
         return total / self.beta
 
+    def _scratch(self, Y, x):
+        """A NumPy buffer of Y's shape for a temporary that is used at once and dropped
+        (the weights X/WH, log WH), the same one for the whole fit; None where Y is not
+        a NumPy array of x's result type.  A fresh m x n array per use is paid for in
+        page faults each time the allocator has handed its memory back to the system."""
+        if not (isinstance(Y, np.ndarray) and isinstance(x, np.ndarray)):
+            return None
+        dtype = np.result_type(x, Y)
+        buffer = getattr(self, "_buffer", None)
+        if buffer is None or buffer.shape != Y.shape or buffer.dtype != dtype:
+            buffer = self._buffer = np.empty(Y.shape, dtype=dtype)
+        return buffer
+
     # -- gradient halves (Févotte & Idier 2011, eq. 11): ∇ = den − num ------------------
     def _weights(self, Y, dtype):
         """(X ∘ Y^(β−2), Y^(β−1)) at the entries the layout holds (floored Y)."""
         xp = _backends.namespace(Y)
         beta = self.beta
-        Yf = xp.maximum(Y, EPSILON)
         x = self.X if self.dense else self.S.values
+        if beta == 1 and self._scratch(Y, x) is not None:
+            Yf = None  # floored into the scratch buffer below
+        else:
+            Yf = xp.maximum(Y, EPSILON)
         if beta == 1:
+            buffer = self._scratch(Y, x)
+            if buffer is not None:
+                np.maximum(Y, EPSILON, out=buffer)
+                return np.divide(x, buffer, out=buffer), None
             return x / Yf, None
         if beta == 2:
             return x, Y
