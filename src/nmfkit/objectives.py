@@ -295,8 +295,8 @@ class BetaData:
 
     def _scratch(self, Y, x):
         """A NumPy buffer of Y's shape for a temporary that is used at once and dropped
-        (the weights X/WH, log WH), the same one for the whole fit; None where Y is not
-        a NumPy array of x's result type.  A fresh m x n array per use is paid for in
+        (the weights X/WH, log WH), the same one for the whole fit, of x's and Y's
+        result type; None where either is not a NumPy array.  A fresh m x n array per use is paid for in
         page faults each time the allocator has handed its memory back to the system."""
         if not (isinstance(Y, np.ndarray) and isinstance(x, np.ndarray)):
             return None
@@ -312,16 +312,13 @@ class BetaData:
         xp = _backends.namespace(Y)
         beta = self.beta
         x = self.X if self.dense else self.S.values
-        if beta == 1 and self._scratch(Y, x) is not None:
-            Yf = None  # floored into the scratch buffer below
-        else:
-            Yf = xp.maximum(Y, EPSILON)
         if beta == 1:
             buffer = self._scratch(Y, x)
             if buffer is not None:
                 np.maximum(Y, EPSILON, out=buffer)
                 return np.divide(x, buffer, out=buffer), None
-            return x / Yf, None
+            return x / xp.maximum(Y, EPSILON), None
+        Yf = xp.maximum(Y, EPSILON)
         if beta == 2:
             return x, Y
         if beta == 0:

@@ -403,8 +403,7 @@ def _masked_zero_filled(X):
         if np.count_nonzero(nonzero) - hidden <= ZERO_FILLED_SPARSE * X.size:
             # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
             # runs on the stored entries.
-            rows, cols = _data.positions(nonzero)
-            values = X[rows, cols]
+            rows, cols, values = _data.nonzero_entries(X, nonzero)
             keep = ~np.isnan(values)
             return _data.csr_from_positions(X.shape, rows[keep], cols[keep], values[keep])
     return np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
@@ -432,8 +431,7 @@ def _rescale_to_observed(X, W, H):
         # the unobserved ones: O(unobserved·k), where a few entries are held out.
         nonzero = X != 0  # NaN included
         if np.count_nonzero(nonzero) <= ZERO_FILLED_SPARSE * X.size:
-            rows, cols = _data.positions(nonzero)
-            values = X[rows, cols]
+            rows, cols, values = _data.nonzero_entries(X, nonzero)
             unobserved = np.isnan(values)
             rows, cols = rows[unobserved], cols[unobserved]
             observed_sum = float(np.sum(values[~unobserved], dtype=np.float64))
