@@ -326,12 +326,14 @@ def test_values_at_any_layout_and_dtype():
     assert _data.values_at(S, W.astype(np.float32), H).dtype == np.float64
 
 
-def test_gram_kernel_takes_the_entry_kernels_steps():
+@pytest.mark.parametrize("formed", [True, False], ids=["outer-products", "from-factor"])
+def test_gram_kernel_takes_the_entry_kernels_steps(formed):
     """One sweep from each row's Gram matrix (gram_rows) is the entry-by-entry weighted
     HALS sweep (stored_rows with least_squares), the same steps in the same order, for
     rows mostly observed (Gram of all columns less the unobserved ones), mostly hidden
     (sum over the observed ones) and wholly hidden; its measurement plus ‖X_Ω‖² is the
-    observed squared error."""
+    observed squared error.  Alike whether the Gram matrices sum the columns' outer
+    products formed beforehand (column_outers) or form them from the factor."""
     from nmfkit import _data
     from nmfkit.solvers import _kernels
 
@@ -342,14 +344,18 @@ def test_gram_kernel_takes_the_entry_kernels_steps():
     hidden[2] = rng.random(n) < 0.8  # mostly hidden
     hidden[5] = True  # wholly hidden
     O, U0 = rng.random((k, n)), rng.random((k, m))
+    outer = np.empty((n if formed else 0, k * k))
+    if formed:
+        _kernels.column_outers(np.ascontiguousarray(O.T), outer)
+        np.testing.assert_allclose(outer[3].reshape(k, k), np.outer(O[:, 3], O[:, 3]))
     observed = _data.entries_where(~hidden)
     observed.values[:] = X[~hidden]
     X0 = np.where(hidden, 0.0, X)
     for l1, l2 in ((0.0, 0.0), (0.05, 0.3)):
         U_gram, U_entry = U0.copy(), U0.copy()
         measured = _kernels.gram_rows(X0 @ O.T, O @ O.T, observed.indptr, observed.cols,
-                                      np.ascontiguousarray(O.T), U_gram, l1, l2, 1, 0.1, True,
-                                      True, 0, m)
+                                      np.ascontiguousarray(O.T), outer, U_gram, l1, l2, 1, 0.1,
+                                      True, True, 0, m)
         entry = _kernels.stored_rows(observed.indptr, observed.cols, observed.values, U_entry,
                                      np.ascontiguousarray(O.T), np.zeros((0, 1)), True, l1, l2,
                                      False, 0.0, True, True, 0, m)
@@ -359,7 +365,8 @@ def test_gram_kernel_takes_the_entry_kernels_steps():
     # more sweeps solve each row's non-negative least squares: no coordinate can move
     U = U0.copy()
     _kernels.gram_rows(X0 @ O.T, O @ O.T, observed.indptr, observed.cols,
-                       np.ascontiguousarray(O.T), U, 0.0, 0.0, 2000, 0.0, True, False, 0, m)
+                       np.ascontiguousarray(O.T), outer, U, 0.0, 0.0, 2000, 0.0, True, False,
+                       0, m)
     for i in range(m):
         Oi = O[:, ~hidden[i]]
         grad = Oi @ (Oi.T @ U[:, i] - X[i, ~hidden[i]])
@@ -383,3 +390,27 @@ def test_gram_and_entry_layouts_fit_the_same_problem():
         out[ratio] = (loss[-1], model.n_iter_)
     assert out[8.0][0] == pytest.approx(out[0.0][0], rel=1e-6)
     assert out[8.0][1] < out[0.0][1]  # the repeated sweeps take fewer iterations
+
+
+def test_gram_layout_takes_the_same_steps_with_or_without_formed_outer_products(monkeypatch):
+    """A masked least-squares fit whose row Gram matrices sum the columns' outer products
+    formed once per sweep (the default within newton_cd.OUTER_BYTES) follows the fit that
+    forms them from the factor row by row (OUTER_BYTES = 0): the same iterations and
+    factors, to rounding."""
+    from nmfkit.solvers import newton_cd
+
+    X = low_rank(seed=13)
+    Xm, _ = hide(X, 0.1, seed=13)
+    fits, formed = [], []
+    form = newton_cd.column_outers
+    monkeypatch.setattr(newton_cd, "column_outers", lambda *a: formed.append(1) or form(*a))
+    for limit in (newton_cd.OUTER_BYTES, 0):
+        monkeypatch.setattr(newton_cd, "OUTER_BYTES", limit)
+        del formed[:]
+        model, W = fit(Xm, n_components=4, missing="mask", solver="newton-cd", init="nndsvda",
+                       tol=0, max_iter=40, random_state=0)
+        fits.append((model.n_iter_, W, model.components_))
+        assert bool(formed) == (limit > 0)
+    assert fits[0][0] == fits[1][0] == 40
+    np.testing.assert_allclose(fits[0][1], fits[1][1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fits[0][2], fits[1][2], rtol=1e-9, atol=1e-12)

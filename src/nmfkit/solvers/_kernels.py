@@ -329,20 +329,48 @@ def stored_rows(indptr, cols, x, U, OT, linear, least_squares, l1, l2, bounded, 
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def _add_outer(Q, OT, c, o, sign):
-    """Q ← Q + sign·o oᵀ for o = OT[c] (copied to ``o`` first: a row of OT read k times
-    from a small contiguous buffer)."""
+def _add_outer(Qf, OT, c, o, sign):
+    """Qf ← Qf + sign·vec(o oᵀ) for o = OT[c] (copied to ``o`` first: a row of OT read k
+    times from a small contiguous buffer)."""
     k = o.shape[0]
     for t in range(k):
         o[t] = OT[c, t]
     for r in range(k):
         v = sign * o[r]
         for t in range(k):
-            Q[r, t] += v * o[t]
+            Qf[r * k + t] += v * o[t]
 
 
 @njit(fastmath=_FASTMATH, **_JIT)
-def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, measure, a, b):
+def _add_row(Qf, row, sign):
+    """Qf ← Qf + sign·row: one outer product formed by :func:`column_outers`, a single
+    contiguous loop of k² the compiler vectorises (the k loops of k above are too short
+    for it)."""
+    if sign > 0:
+        for e in range(Qf.shape[0]):
+            Qf[e] += row[e]
+    else:
+        for e in range(Qf.shape[0]):
+            Qf[e] -= row[e]
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def column_outers(OT, out):
+    """Row j of ``out`` (n x k²) ← vec(o_j o_jᵀ) for the rows o_j of OT (n x k, the other
+    factor transposed): :func:`gram_rows`'s ``outer``, formed once per call for all rows'
+    Gram matrices."""
+    n, k = OT.shape
+    for j in range(n):
+        for r in range(k):
+            v = OT[j, r]
+            for t in range(k):
+                out[j, r * k + t] = v * OT[j, t]
+    return out
+
+
+@njit(fastmath=_FASTMATH, **_JIT)
+def gram_rows(B, gram, indptr, cols, OT, outer, U, l1, l2, max_sweeps, delta, steps, measure,
+              a, b):
     """Exact coordinate descent on rows a:b of U for least squares on the observed entries
     of a dense X, from each row's Gram matrix: the layout of :func:`stored_rows`'s
     weighted HALS for an X with few unobserved entries.
@@ -355,7 +383,9 @@ def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, me
     otherwise ``gram`` (OOᵀ) less the outer products of the unobserved columns (the
     gaps between the observed ones): the smaller set is summed, so the work per row is
     k² times the smaller of its observed and unobserved counts, and the subtraction
-    never cancels more than half of OOᵀ.  ``OT`` is the other factor, transposed.  With Q_i and b_i at hand a
+    never cancels more than half of OOᵀ.  ``OT`` is the other factor, transposed;
+    ``outer`` its columns' outer products (:func:`column_outers`), or an empty array to
+    form them from OT per row.  With Q_i and b_i at hand a
     sweep over the row's k variables costs k² (the row's gradient Q_i u − b_i is kept
     and moved with each step, so a step reads one row of Q_i and sums nothing), and
     sweeps repeat (Gillis & Glineur 2012) up to ``max_sweeps`` until one moves the row
@@ -367,27 +397,35 @@ def gram_rows(B, gram, indptr, cols, OT, U, l1, l2, max_sweeps, delta, steps, me
     (½‖X_Ω‖² plus half of it is the objective), else 0.
     """
     k = U.shape[0]
-    Q = np.empty((k, k))
+    Qf = np.empty(k * k)
+    Q = Qf.reshape((k, k))
+    gram_flat = np.ascontiguousarray(gram).reshape(k * k)
     w = np.empty(k)
     o = np.empty(k)
     grad = np.empty(k)
     inverse = np.empty(k)
     total = 0.0
     n = OT.shape[0]
+    formed = outer.shape[0] > 0
     for i in range(a, b):
         q0, q1 = indptr[i], indptr[i + 1]
         if 2 * (q1 - q0) <= n:  # the observed columns
-            Q[:, :] = 0.0
+            Qf[:] = 0.0
             for q in range(q0, q1):
-                _add_outer(Q, OT, cols[q], o, 1.0)
+                if formed:
+                    _add_row(Qf, outer[cols[q]], 1.0)
+                else:
+                    _add_outer(Qf, OT, cols[q], o, 1.0)
         else:  # OOᵀ less the unobserved columns
-            Q[:, :] = gram
+            Qf[:] = gram_flat
             q = q0
             for c in range(n):
                 if q < q1 and cols[q] == c:
                     q += 1
+                elif formed:
+                    _add_row(Qf, outer[c], -1.0)
                 else:
-                    _add_outer(Q, OT, c, o, -1.0)
+                    _add_outer(Qf, OT, c, o, -1.0)
         for r in range(k):
             w[r] = U[r, i]
         for r in range(k):

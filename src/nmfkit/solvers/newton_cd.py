@@ -58,7 +58,8 @@ import numpy as np
 from .. import _backends
 from ..objectives import EPSILON, BetaData
 from . import alternating
-from ._kernels import gram_rows, kl_dense_rows, over_rows, stored_rows, threads, xlogx_rows
+from ._kernels import (column_outers, gram_rows, kl_dense_rows, over_rows, stored_rows, threads,
+                       xlogx_rows)
 from .result import SolverResult
 
 #: Dense X with at least this fraction of non-zeros is swept by the dense-row kernel,
@@ -67,6 +68,11 @@ from .result import SolverResult
 #: order; a stored-entry pass gathers, so the dense kernel wins once enough of X is
 #: non-zero, and sooner in float32, whose dense passes read half the bytes.
 DENSE_MIN_FILL = {"float32": 0.3, "float64": 0.4}
+
+#: Most bytes a least-squares side's column outer products may hold (n x k² float64,
+#: :func:`._kernels.column_outers`); above it each row forms its Gram matrix from the
+#: factor itself.  Small enough to stay in cache, where the rows read it k² at a time.
+OUTER_BYTES = 8 * 2**20
 
 # Dense X of at least Settings.newton_float32_scratch_min entries is swept in float32
 # scratch (X, WH and the other factor; the factors, the steps and the objective stay in
@@ -173,7 +179,12 @@ def solve(X, W, H, *, params, monitor):
             else:  # Gillis & Glineur's budget: products over one k x k sweep per row
                 rho = n_cols / k + fewer / max(1, m_rows)
                 sweeps = min(20, 1 + int(settings.inner_alpha * rho))
-            return Xz, observed, sweeps, (fewer + m_rows * sweeps) * k * k
+            # The columns' outer products, formed once per call, make each row's Gram
+            # matrix a sum of contiguous k² rows; they pay where the rows sum at least one
+            # per column between them, and are held only up to OUTER_BYTES.
+            formed = fewer >= n_cols and n_cols * k * k * 8 <= OUTER_BYTES
+            outer = np.empty((n_cols if formed else 0, k * k))
+            return Xz, observed, sweeps, (fewer + m_rows * sweeps) * k * k, outer
 
         rows = side(gram[0], S)
         rows_T = side(gram[1], ST) if params.update_H else None
@@ -183,12 +194,15 @@ def solve(X, W, H, *, params, monitor):
         def sweep(Xs, U, other, l1, l2, *, measure, steps=True, bounded=False):
             """Rows of X ≈ Uᵀ·other (observed entries) from each row's Gram matrix;
             Σ_i (uᵀQ_i u − 2u·b_i) if measured."""
-            Xz, observed, sweeps, work = Xs
+            Xz, observed, sweeps, work, outer = Xs
             O = np.asarray(other, dtype=np.float64)
+            OT = np.ascontiguousarray(O.T)
+            if outer.shape[0]:
+                column_outers(OT, outer)
             return over_rows(gram_rows, observed.shape[0], n_threads, np.asarray(Xz @ O.T),
-                             O @ O.T, observed.indptr, observed.cols, np.ascontiguousarray(O.T),
-                             U, float(l1), float(l2), sweeps, delta, steps, measure,
-                             work=work, min_work=split)
+                             O @ O.T, observed.indptr, observed.cols, OT, outer, U, float(l1),
+                             float(l2), sweeps, delta, steps, measure, work=work,
+                             min_work=split)
     else:
         rows, rows_T = S, ST
         # Σ_j of the other factor over all j enters KL's gradient when the unstored
