@@ -414,3 +414,63 @@ def test_gram_layout_takes_the_same_steps_with_or_without_formed_outer_products(
     assert fits[0][0] == fits[1][0] == 40
     np.testing.assert_allclose(fits[0][1], fits[1][1], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fits[0][2], fits[1][2], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("fill", [0.03, 0.6])
+def test_census_answers_what_numpy_counts(dtype, order, fill):
+    """The one-pass census of a masked dense X gives NumPy's counts, sum and positions:
+    NaN positions in CSR order, observed non-zeros listed only for a mostly-zero X, and
+    its zero-filled CSR copy equal to X with NaN as 0."""
+    from nmfkit import _census
+
+    rng = np.random.default_rng(5)
+    X = rng.random((37, 23)) * (rng.random((37, 23)) < fill)
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X = np.asarray(X, dtype=dtype, order=order)
+    c = _census.census(X)
+    nan = np.isnan(X)
+    assert c.shape == X.shape and c.unobserved == nan.sum()
+    assert c.nonzero == np.count_nonzero(np.nan_to_num(X))
+    assert c.observed_sum == pytest.approx(float(np.nansum(X.astype(np.float64))), rel=1e-12)
+    rows, cols = np.nonzero(nan)
+    np.testing.assert_array_equal(c.nan_rows, rows)
+    np.testing.assert_array_equal(c.nan_cols, cols)
+    np.testing.assert_array_equal(c.observed_counts(1), (~nan).sum(axis=1))
+    np.testing.assert_array_equal(c.observed_counts(0), (~nan).sum(axis=0))
+    if fill < _census.SPARSE_MAX_FILL:
+        filled = c.zero_filled(X.dtype)
+        assert filled.dtype == X.dtype and filled.nnz == c.nonzero
+        np.testing.assert_array_equal(filled.toarray(), np.nan_to_num(X))
+    else:
+        assert c.entries is None
+
+
+def test_census_of_an_x_without_nan_or_non_zeros():
+    from nmfkit import _census
+
+    c = _census.census(np.zeros((4, 3)))
+    assert (c.unobserved, c.nonzero, c.observed_sum) == (0, 0, 0.0)
+    assert c.zero_filled(np.float64).nnz == 0
+    c = _census.census(np.ones((4, 3)))
+    assert c.nan_rows.size == 0 and c.entries is None and c.observed_sum == 12.0
+
+
+def test_masked_fit_and_transform_take_one_census_of_x(monkeypatch):
+    """The set-up of a masked fit on a dense X (solver choice, empty-line check, the
+    start's zero-filled copy and rescale) reads one census of X, not a scan each."""
+    from nmfkit import _census
+
+    taken = []
+    real = _census.census
+    monkeypatch.setattr(_census, "census", lambda X: taken.append(X.shape) or real(X))
+    X = low_rank(seed=14)
+    X[X < np.quantile(X, 0.95)] = 0.0  # mostly zeros: the start's copy is CSR
+    Xm, _ = hide(X, 0.05, seed=14)
+    model, _ = fit(Xm, n_components=3, missing="mask", init="nndsvda", random_state=0,
+                   max_iter=50)
+    assert taken == [Xm.shape]
+    del taken[:]
+    model.transform(Xm[:10])
+    assert taken == [(10, Xm.shape[1])]

@@ -476,15 +476,18 @@ def check_device(estimator):
     return torch.device("cuda", index)
 
 
-def check_data_for_loss(X, beta, *, masked, what="X", axes=("row", "column")):
+def check_data_for_loss(X, beta, *, masked, what="X", axes=("row", "column"), census=None):
     """Data checks that depend on the loss and the mask (after :func:`as_matrix`).
 
     - β ≤ 0 (Itakura–Saito and below) is undefined where X = 0: ValueError with the
       count and first position, suggesting a small offset;
-    - with ``missing='mask'``, a row or column with no observed entry has no data to fit.
+    - with ``missing='mask'``, a row or column with no observed entry has no data to fit
+      (counted from X's :class:`nmfkit._census.Census` when given).
     """
     if masked:
-        if sp.issparse(X):
+        if census is not None:
+            row_counts, col_counts = census.observed_counts(1), census.observed_counts(0)
+        elif sp.issparse(X):
             finite = X.tocsr().copy()
             finite.data = (~np.isnan(finite.data)).astype(np.int8)
             finite.eliminate_zeros()

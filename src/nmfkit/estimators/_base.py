@@ -78,13 +78,14 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         return where
 
     def _resolve_solver(self, X, *, beta=2.0, masked=False, orthogonal=None, penalized=False,
-                        backend="numpy"):
+                        backend="numpy", census=None):
         """The registry's solver for this problem (errors name what can fit it);
-        ``backend``: the array library the fit runs on (``Placement.backend``)."""
+        ``backend``: the array library the fit runs on (``Placement.backend``);
+        ``census``: X's :class:`nmfkit._census.Census`, when the caller has taken it."""
         return resolve(self.solver, problem=self._solver_problem, beta=beta, masked=masked,
                        orthogonal=orthogonal, penalized=penalized,
                        sparse=_backends.is_sparse(X), backend=backend,
-                       stats=_mask_stats(X) if masked else None)
+                       stats=_mask_stats(X, census) if masked else None)
 
     def _restart_seeds(self):
         """Seeds of the ``n_init`` starts: the user's, then fresh ones drawn from it."""
@@ -283,13 +284,15 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 RESTART_COLUMNS = ["restart", "loss", "n_iter", "seconds", "converged", "stop_reason", "best"]
 
 
-def _mask_stats(X):
+def _mask_stats(X, census=None):
     """The :class:`nmfkit.solvers.DataStats` of a masked X (NaN or, sparse, absent
-    entries unobserved), for the registry's data-dependent choices; None for an array
-    that is not NumPy or scipy.sparse."""
+    entries unobserved), for the registry's data-dependent choices (read from X's
+    ``census`` when given); None for an array that is not NumPy or scipy.sparse."""
     size = X.shape[0] * X.shape[1]
     if not size:
         return None
+    if census is not None:
+        return DataStats(unobserved=census.unobserved / size, nonzero=census.nonzero / size)
     if _backends.is_sparse(X):
         values = X.data
         observed = np.count_nonzero(~np.isnan(values))

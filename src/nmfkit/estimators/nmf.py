@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from .. import _backends, _data, _devices, _sums, _threads, _validation
+from .. import _backends, _census, _data, _devices, _sums, _threads, _validation
 from ..init import initialize, resolve_init
 from ..monitor import Monitor
 from ..objectives import Penalty
@@ -277,22 +277,25 @@ class NMF(FactorizationBase):
                                        stacklevel=_caller_stacklevel())
             return self._fit(X, W, H, checkpointing)
 
-    def _problem(self, X, backend="numpy"):
+    def _problem(self, X, backend="numpy", census=None):
         """(β, masked, penalty, solver record, settings) for X, checked before any work;
-        ``backend``: where the fit runs (the registry picks among the solvers for it)."""
+        ``backend``: where the fit runs (the registry picks among the solvers for it);
+        ``census``: a masked dense X's :class:`nmfkit._census.Census`."""
         masked = self.missing == "mask"
         beta = _validation.beta_value(self.beta_loss)
         penalty = Penalty.from_alphas(self.alpha_W, self.alpha_H, self.l1_ratio, X.shape)
         solver = self._resolve_solver(X, beta=beta, masked=masked, orthogonal=self.orthogonal,
-                                      penalized=penalty.active, backend=backend)
+                                      penalized=penalty.active, backend=backend, census=census)
         return beta, masked, penalty, solver, Settings.from_options(self.solver_options)
 
     def _fit(self, X, W, H, checkpointing=None):
         masked = self.missing == "mask"
         placement = self._placement(X)
         X = self._validate_X(X, reset=True, allow_nan=masked)
-        beta, masked, penalty, solver, settings = self._problem(X, placement.backend)
-        _validation.check_data_for_loss(X, beta, masked=masked)
+        # Every set-up step of a masked fit on a dense X reads this one census of it.
+        census = _census.census(X) if masked and isinstance(X, np.ndarray) else None
+        beta, masked, penalty, solver, settings = self._problem(X, placement.backend, census)
+        _validation.check_data_for_loss(X, beta, masked=masked, census=census)
         init = self.init
         _validation.warn_unused_factors(init, W, H, stacklevel=_caller_stacklevel())
         if init == "custom":
@@ -300,7 +303,7 @@ class NMF(FactorizationBase):
         else:
             k = _validation.check_n_components(self.n_components, X.shape, init)
             init = resolve_init(init, k, X.shape, orthogonal=self.orthogonal)
-        X_init = _masked_zero_filled(X) if masked else X
+        X_init = _masked_zero_filled(X, census) if masked else X
         _validation.warn_if_all_zero(X_init, "NMF")
         normX2 = _sums.squared_norm(X_init)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
@@ -317,7 +320,7 @@ class NMF(FactorizationBase):
             scheme = init if restart == 0 or init == "k-means++" else "random"
             factors = initialize(X_init, k, scheme, random_state=seeds[restart],
                                  orthogonal=self.orthogonal)
-            return _rescale_to_observed(X, *factors) if masked else factors
+            return _rescale_to_observed(X, *factors, census=census) if masked else factors
 
         result, monitor = self._fit_restarts(
             X, solver, params, [start] * len(seeds),
@@ -359,17 +362,19 @@ class NMF(FactorizationBase):
         masked = self.missing == "mask"
         X = self._validate_X(X, reset=False, allow_nan=masked)
         H = self.components_.astype(X.dtype, copy=False)
-        beta, masked, penalty, solver, settings = self._problem(X)
+        census = _census.census(X) if masked and isinstance(X, np.ndarray) else None
+        beta, masked, penalty, solver, settings = self._problem(X, census=census)
         if beta == 2.0 and not masked:
             with _threads.blas_threads_for(X, H.shape[0]):
                 Wt = nnls(H @ H.T, _data.H_times_Xt(H, X), l1=penalty.l1_W, l2=penalty.l2_W)
             return placement.output(np.ascontiguousarray(Wt.T))
-        _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",))
+        _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",), census=census)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
                               update_H=False, missing=masked, settings=settings)
-        X_obs = _masked_zero_filled(X) if masked else X
+        X_obs = _masked_zero_filled(X, census) if masked else X
         W0 = np.full((X.shape[0], H.shape[0]), np.sqrt(max(
-            float(X_obs.sum()) / max(1, _observed_count(X, masked)), 1e-12) / H.shape[0]),
+            float(X_obs.sum()) / max(1, _observed_count(X, masked, census)), 1e-12)
+            / H.shape[0]),
             dtype=X.dtype)
         monitor = Monitor(tol=self.tol, max_iter=self.max_iter, description="NMF.transform",
                           null_loss=0.5 * _sums.squared_norm(X_obs) if beta == 2 else None)
@@ -386,40 +391,37 @@ class NMF(FactorizationBase):
         return X @ self.components_
 
 
-#: The zero-filled X the start of a masked fit sees is CSR when at most this fraction of
-#: its entries is non-zero.
-ZERO_FILLED_SPARSE = 0.1
-
-
-def _masked_zero_filled(X):
-    """X with unobserved entries (NaN) as 0: the matrix the initialisation sees."""
+def _masked_zero_filled(X, census=None):
+    """X with unobserved entries (NaN) as 0: the matrix the initialisation sees (from
+    X's :class:`nmfkit._census.Census` when given)."""
     if _backends.is_sparse(X):
         X = X.copy()
         X.data[np.isnan(X.data)] = 0
         return X
     if isinstance(X, np.ndarray):
-        nonzero = X != 0  # NaN included
-        hidden = np.count_nonzero(np.isnan(X))
-        if np.count_nonzero(nonzero) - hidden <= ZERO_FILLED_SPARSE * X.size:
+        census = _census.census(X) if census is None else census
+        if census.entries is not None:
             # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
             # runs on the stored entries.
-            rows, cols, values = _data.nonzero_entries(X, nonzero)
-            keep = ~np.isnan(values)
-            return _data.csr_from_positions(X.shape, rows[keep], cols[keep], values[keep])
+            return census.zero_filled(X.dtype)
     return np.where(np.isnan(X), 0, X).astype(X.dtype, copy=False)
 
 
-def _observed_count(X, masked):
-    """Number of entries the fit sees (observed ones when masked)."""
+def _observed_count(X, masked, census=None):
+    """Number of entries the fit sees (observed ones when masked; from X's census when
+    given)."""
     if not masked:
         return X.shape[0] * X.shape[1]
+    if census is not None:
+        return census.size - census.unobserved
     if _backends.is_sparse(X):
         return int(np.count_nonzero(~np.isnan(X.data)))
     return int(np.count_nonzero(~np.isnan(X)))
 
 
-def _rescale_to_observed(X, W, H):
-    """Scale (W, H) so that WH has X's mean over the observed entries.
+def _rescale_to_observed(X, W, H, census=None):
+    """Scale (W, H) so that WH has X's mean over the observed entries (read from X's
+    :class:`nmfkit._census.Census` when given).
 
     The initialisation sees unobserved entries as zeros, which biases WH towards 0
     where the data are ratings; one scalar fixes the level (both factors by its root).
@@ -429,15 +431,8 @@ def _rescale_to_observed(X, W, H):
     if isinstance(X, np.ndarray):
         # Σ over the observed entries = Σ over all (from the factors' sums) minus Σ over
         # the unobserved ones: O(unobserved·k), where a few entries are held out.
-        nonzero = X != 0  # NaN included
-        if np.count_nonzero(nonzero) <= ZERO_FILLED_SPARSE * X.size:
-            rows, cols, values = _data.nonzero_entries(X, nonzero)
-            unobserved = np.isnan(values)
-            rows, cols = rows[unobserved], cols[unobserved]
-            observed_sum = float(np.sum(values[~unobserved], dtype=np.float64))
-        else:
-            rows, cols = _data.positions(np.isnan(X))
-            observed_sum = float(np.nansum(X, dtype=np.float64))
+        census = _census.census(X) if census is None else census
+        rows, cols, observed_sum = census.nan_rows, census.nan_cols, census.observed_sum
         observed = X.size - rows.size
         if rows.size <= observed:
             model_sum = float(np.sum(W, axis=0, dtype=np.float64)
