@@ -432,12 +432,13 @@ def test_kernel_log_matches_numpy_to_rounding():
     agree with numpy's in float64, for float32 and float64 y."""
     from numba import njit
 
+    from nmfkit import _sums
     from nmfkit.solvers import _kernels
 
     @njit
     def logs(v, out):
         for j in range(v.shape[0]):
-            out[j] = _kernels._log(v[j])
+            out[j] = _sums._log(v[j])
 
     rng = np.random.default_rng(0)
     tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
@@ -796,3 +797,78 @@ def test_kl_weights_and_value_reuse_one_scratch_buffer_and_leave_the_model_alone
     num_W, _ = data.terms_W(W, H, Y)
     np.testing.assert_allclose(num_W, (X / np.maximum(before, EPSILON)) @ H.T, rtol=1e-13)
     assert data._buffer is buffer
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_kl_passes_equal_the_numpy_formulas(dtype, order):
+    """The compiled KL passes over X and WH: ``divide_floored`` is NumPy's
+    ``X / np.maximum(WH, eps)`` to the bit (in place too), and ``xlogy64`` is
+    Σ x·log max(WH, eps) in float64 to rounding, with zeros in X and in WH, for float32
+    and float64, C and F order, and the stored-entry (1-D) layout."""
+    from nmfkit import _data, _sums
+    from nmfkit.objectives import EPSILON
+
+    rng = np.random.default_rng(5)
+    X = rng.poisson(1.0, (37, 23)).astype(dtype)
+    Y = (rng.random((37, 23)) * 3).astype(dtype)
+    X[0, :4] = 0.0
+    Y[1, :5] = 0.0  # floored to eps, also where X is 0
+    Y[0, :2] = 0.0
+    Y[2, 3] = EPSILON / 2
+    X, Y = np.asarray(X, order=order), np.asarray(Y, order=order)
+    assert (X == 0).any() and (Y == 0).any()
+
+    expected = np.divide(X, np.maximum(Y, EPSILON))
+    out = np.empty_like(Y)
+    assert _data.divide_floored(X, Y, EPSILON, out) is out
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == dtype
+    in_place = Y.copy(order=order)
+    _data.divide_floored(X, in_place, EPSILON, in_place)
+    np.testing.assert_array_equal(in_place, expected)
+    mixed = np.empty(Y.shape, dtype, order="C" if order == "F" else "F")
+    np.testing.assert_array_equal(_data.divide_floored(X, Y, EPSILON, mixed), expected)
+
+    floored = np.maximum(Y.astype(np.float64), EPSILON)
+    reference = float(np.sum(X.astype(np.float64) * np.log(floored)))
+    assert _sums.xlogy64(X, Y, EPSILON) == pytest.approx(reference, rel=1e-13)
+    assert _sums.xlogy64(X, np.asfortranarray(Y) if order == "C" else np.ascontiguousarray(Y),
+                         EPSILON) == pytest.approx(reference, rel=1e-13)
+
+    x, y = X.ravel(order="K").copy(), Y.ravel(order="K").copy()  # stored entries
+    out = np.empty_like(y)
+    np.testing.assert_array_equal(_data.divide_floored(x, y, EPSILON, out),
+                                  np.divide(x, np.maximum(y, EPSILON)))
+    assert _sums.xlogy64(x, y, EPSILON) == pytest.approx(reference, rel=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_kl_model_written_into_one_array_and_weights_in_place(dtype, order):
+    """``BetaData.model(out=)`` writes WH into the array it is given (laid out as X), the
+    terms with ``overwrite=True`` write X/WH into Y instead of a scratch array, and both
+    give the values of the plain calls."""
+    from nmfkit.objectives import EPSILON, BetaData
+
+    rng = np.random.default_rng(6)
+    X = np.asarray(rng.poisson(2.0, (40, 30)), dtype=dtype, order=order)
+    W, H = rng.random((40, 3)).astype(dtype), rng.random((3, 30)).astype(dtype)
+    data = BetaData(X, 1.0)
+    Y = data.model(W, H)
+    assert Y.flags.f_contiguous if order == "F" else Y.flags.c_contiguous
+    np.testing.assert_allclose(Y, W @ H, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    num, den = data.terms_H(W, H, Y)
+    value = data.value(Y, W, H)
+    assert data.model(W, H, out=Y) is Y
+    num_in_place, den_in_place = data.terms_H(W, H, Y, overwrite=True)
+    np.testing.assert_array_equal(num_in_place, num)
+    np.testing.assert_array_equal(den_in_place, den)
+    np.testing.assert_array_equal(Y, X / np.maximum(data.model(W, H), EPSILON))
+    H2 = H * 1.5
+    Y = data.model(W, H2, out=Y)
+    num_W, den_W = data.terms_W(W, H2, data.model(W, H2))
+    assert data.value(data.model(W, H), W, H) == value
+    np.testing.assert_array_equal(data.terms_W(W, H2, Y, overwrite=True)[0], num_W)
+    other = np.empty((2, 2), dtype)
+    assert data.model(W, H, out=other) is not other  # does not fit: a new array

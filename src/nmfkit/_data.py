@@ -344,6 +344,33 @@ def _values_at(rows, cols, W, HT, out):
         out[e] = total
 
 
+def divide_floored(X, Y, eps, out):
+    """``out ← X / max(Y, eps)`` for NumPy arrays of one shape, 1-D or 2-D (``out`` may
+    be ``Y``): the KL weights X/WH of the multiplicative updates (Févotte & Idier 2011,
+    eq. 11 at β = 1), in ``out``'s dtype, each operation rounded as NumPy's
+    ``np.divide(X, np.maximum(Y, eps))`` rounds it, in one pass instead of two."""
+    if X.ndim == 1:  # stored entries: views as one row
+        X, Y, out_2d = X[None, :], Y[None, :], out[None, :]
+        _divide_floored(X, Y, out.dtype.type(eps), out_2d)
+        return out
+    if X.flags.f_contiguous and Y.flags.f_contiguous and out.flags.f_contiguous and not (
+            X.flags.c_contiguous and Y.flags.c_contiguous and out.flags.c_contiguous):
+        _divide_floored(X.T, Y.T, out.dtype.type(eps), out.T)  # in memory order
+    else:
+        _divide_floored(X, Y, out.dtype.type(eps), out)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _divide_floored(X, Y, eps, out):
+    """out[i, j] = X[i, j] / max(Y[i, j], eps) in out's dtype (max as np.maximum takes
+    it: NaN stays NaN); no fastmath, so the division is exact-rounded like NumPy's."""
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            y = out.dtype.type(Y[i, j])
+            out[i, j] = out.dtype.type(X[i, j]) / (eps if y < eps else y)
+
+
 def pattern_with(S, data, transposed=False):
     """Sparse matrix with S's pattern and ``data`` (CSR order of X) as its values.
 

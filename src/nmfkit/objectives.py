@@ -189,11 +189,24 @@ class BetaData:
         self.zero_term = not missing and self.beta > 0
 
     # -- the model --------------------------------------------------------------------
-    def model(self, W, H):
-        """WH where the fit needs it: dense m x n, or its values at the stored entries."""
-        if self.dense:
+    def model(self, W, H, out=None):
+        """WH where the fit needs it: dense m x n, or its values at the stored entries.
+
+        ``out``: an array an earlier call returned, written into when it fits (same
+        layout, shape and dtype) instead of a new one: a solver that forms WH several
+        times per iteration then keeps one m x n array for the whole fit, not a fresh
+        one (paid for in page faults) each time.  Dense WH of NumPy factors is laid out
+        as X is, so that passes over X and WH together read both in memory order.
+        """
+        if not self.dense:
+            return _data.values_at(self.S, W, H, out=_fits(out, self.S.nnz, W, H))
+        if not (_backends.all_numpy(W, H) and isinstance(self.X, np.ndarray)):
             return W @ H
-        return _data.values_at(self.S, W, H)
+        out = _fits(out, self.shape, W, H)
+        if out is None:
+            order = "F" if self.X.flags.f_contiguous and not self.X.flags.c_contiguous else "C"
+            out = np.empty(self.shape, np.result_type(W, H), order=order)
+        return np.matmul(W, H, out=out)
 
     def value(self, Y, W, H) -> float:
         """D_β(X | WH) from ``Y = model(W, H)`` (float64)."""
@@ -232,17 +245,17 @@ class BetaData:
 
     def _kl(self, Y, W, H) -> float:
         """KL = Σx log x − Σx log y − Σx + Σy: the x-only sums are computed once per fit,
-        so an evaluation is one log pass and one dot product over the entries."""
+        so an evaluation is one compiled pass over the entries (:func:`_sums.xlogy64`)."""
         import numpy as _np
 
         x = _backends.to_numpy(self.X if self.dense else self.S.values)
         xlogx, xsum = self._kl_x_sums()
         y = _backends.to_numpy(Y)
-        logy = self._scratch(y, x)
-        logy = _np.maximum(y, EPSILON, out=logy)
-        _np.log(logy, out=logy)
-        xlogy = float(_np.vdot(x, logy)) if x.dtype == _np.float64 else float(
-            _np.vdot(_np.asarray(x, _np.float64), logy.astype(_np.float64)))
+        if x.dtype in _PASS_DTYPES and y.dtype in _PASS_DTYPES and x.shape == y.shape:
+            xlogy = _sums.xlogy64(x, y, EPSILON)
+        else:
+            logy = _np.log(_np.maximum(_np.asarray(y, _np.float64), EPSILON))
+            xlogy = float(_np.vdot(_np.asarray(x, _np.float64), logy))
         total_y = self._zero_sum(W, H) if self.zero_term else float(
             _np.sum(y, dtype=_np.float64))
         return xlogx - xlogy - xsum + total_y
@@ -295,7 +308,7 @@ class BetaData:
 
     def _scratch(self, Y, x):
         """A NumPy buffer of Y's shape for a temporary that is used at once and dropped
-        (the weights X/WH, log WH), the same one for the whole fit, of x's and Y's
+        (the weights X/WH), the same one for the whole fit, of x's and Y's
         result type; None where either is not a NumPy array.  A fresh m x n array per use is paid for in
         page faults each time the allocator has handed its memory back to the system."""
         if not (isinstance(Y, np.ndarray) and isinstance(x, np.ndarray)):
@@ -303,17 +316,21 @@ class BetaData:
         dtype = np.result_type(x, Y)
         buffer = getattr(self, "_buffer", None)
         if buffer is None or buffer.shape != Y.shape or buffer.dtype != dtype:
-            buffer = self._buffer = np.empty(Y.shape, dtype=dtype)
+            order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
+            buffer = self._buffer = np.empty(Y.shape, dtype=dtype, order=order)
         return buffer
 
     # -- gradient halves (Févotte & Idier 2011, eq. 11): ∇ = den − num ------------------
-    def _weights(self, Y, dtype):
-        """(X ∘ Y^(β−2), Y^(β−1)) at the entries the layout holds (floored Y)."""
+    def _weights(self, Y, dtype, overwrite=False):
+        """(X ∘ Y^(β−2), Y^(β−1)) at the entries the layout holds (floored Y); with
+        ``overwrite``, KL's X/Y may be written into Y itself."""
         xp = _backends.namespace(Y)
         beta = self.beta
         x = self.X if self.dense else self.S.values
         if beta == 1:
-            buffer = self._scratch(Y, x)
+            buffer = Y if overwrite and _holds(Y, x) else self._scratch(Y, x)
+            if buffer is not None and buffer.dtype in _PASS_DTYPES:
+                return _data.divide_floored(x, Y, EPSILON, buffer), None
             if buffer is not None:
                 np.maximum(Y, EPSILON, out=buffer)
                 return np.divide(x, buffer, out=buffer), None
@@ -328,10 +345,14 @@ class BetaData:
             return x * (inverse * inverse), inverse
         return x * Yf ** (beta - 2), Yf ** (beta - 1)
 
-    def terms_H(self, W, H, Y):
-        """``(Wᵀ(X∘Y^(β−2)), Wᵀ Y^(β−1))``, both k x n: the MU ratio for H."""
+    def terms_H(self, W, H, Y, *, overwrite=False):
+        """``(Wᵀ(X∘Y^(β−2)), Wᵀ Y^(β−1))``, both k x n: the MU ratio for H.
+
+        ``overwrite``: Y (from :meth:`model`) is not needed afterwards and may be
+        written into, so that no m x n scratch array is needed beside it.
+        """
         xp = _backends.namespace(W)
-        P, Q = self._weights(Y, W.dtype)
+        P, Q = self._weights(Y, W.dtype, overwrite)
         if self.dense:
             num = _data.Wt_times_X(W, P)
             den = xp.sum(W, axis=0)[:, None] * xp.ones((1, self.shape[1]), dtype=W.dtype) \
@@ -347,10 +368,11 @@ class BetaData:
             return xp.asarray(num), den
         return xp.asarray(num), self._dense_blocks_H(W, H, xp)
 
-    def terms_W(self, W, H, Y):
-        """``((X∘Y^(β−2))Hᵀ, Y^(β−1)Hᵀ)``, both m x k: the MU ratio for W."""
+    def terms_W(self, W, H, Y, *, overwrite=False):
+        """``((X∘Y^(β−2))Hᵀ, Y^(β−1)Hᵀ)``, both m x k: the MU ratio for W
+        (``overwrite`` as in :meth:`terms_H`)."""
         xp = _backends.namespace(H)
-        P, Q = self._weights(Y, H.dtype)
+        P, Q = self._weights(Y, H.dtype, overwrite)
         if self.dense:
             num = _data.X_times_Ht(P, H)
             den = xp.ones((self.shape[0], 1), dtype=H.dtype) * xp.sum(H, axis=1)[None, :] \
@@ -378,6 +400,27 @@ class BetaData:
         parts = [(xp.maximum(W[a:b] @ H, EPSILON) ** (self.beta - 1)) @ H.T
                  for a, b in _data.row_blocks(*self.shape)]
         return xp.concat(parts, axis=0)
+
+
+#: dtypes of the compiled passes over X and WH (others take the NumPy form).
+_PASS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _holds(Y, x):
+    """True when X/Y can be written into Y: a NumPy array of x's layout and of the
+    result type of x and Y."""
+    return (type(Y) is np.ndarray and type(x) is np.ndarray and Y.shape == x.shape
+            and Y.dtype == np.result_type(x, Y) and Y.dtype in _PASS_DTYPES
+            and (Y.flags.c_contiguous or Y.flags.f_contiguous))
+
+
+def _fits(out, shape, W, H):
+    """``out`` when WH of (W, H) can be written into it (a NumPy array of that shape
+    and of W and H's result type), else None."""
+    if (type(out) is np.ndarray and out.shape == (shape if isinstance(shape, tuple) else (shape,))
+            and _backends.all_numpy(W, H) and out.dtype == np.result_type(W, H)):
+        return out
+    return None
 
 
 def _np_ones_like(v):

@@ -24,11 +24,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 from .._data import entry_cuts
+from .._sums import _log
 
 # Reassociation lets LLVM vectorise the sums (their order changes; see SUM_BLOCK for
 # their precision); no approximate division, no NaN/Inf assumptions.
@@ -164,57 +163,6 @@ def _add_step(y, step, o, eps, floor):
     for j in range(y.shape[0]):
         v = y[j] + st * o[j]
         y[j] = v if (not floor or v > eps) else eps
-
-
-@intrinsic
-def _bits(typingctx, v):
-    """The 64 bits of a float64, as an int64 (a bitcast: no instruction, vectorises)."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _from_bits(typingctx, b):
-    """The float64 whose 64 bits are ``b``."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
-
-
-_LN2 = 0.6931471805599453
-_MANTISSA = (1 << 52) - 1
-_EXPONENT_ONE = 1023 << 52
-_SQRT2 = 1.4142135623730951
-
-
-@njit(fastmath=_FASTMATH, **_JIT)
-def _log(v):
-    """Natural log of a positive, normal float64, within a few ulps of ``np.log``
-    (tests/test_beta.py allows 4), written so that a loop over it vectorises.
-
-    libm's log is a scalar call, and the KL objective needs Σ x log WH, one log per entry
-    of X, every iteration: a scalar call per entry would cost more than the rest of the
-    sweep, where this one vectorises with the loop.
-
-    v = 2^e·m with m in [√½, √2) from the bits, and log m = 2 atanh(s) with
-    s = (m − 1)/(m + 1), |s| ≤ 0.172, summed to s²¹ (the next term is below 1e-17).
-    Zero, infinite or NaN v are not handled (the kernels floor WH at eps first); a
-    subnormal v gets a finite, wrong log, harmless in Σ x log x, where it is multiplied
-    by v.
-    """
-    b = _bits(v)
-    e = (b >> 52) - 1023
-    m = _from_bits((b & _MANTISSA) | _EXPONENT_ONE)
-    if m > _SQRT2:
-        m *= 0.5
-        e += 1
-    s = (m - 1.0) / (m + 1.0)
-    z = s * s
-    p = 1.0 / 21.0
-    for d in (19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0):
-        p = p * z + 1.0 / d
-    return e * _LN2 + 2.0 * s * p
 
 
 @njit(fastmath=_FASTMATH, **_JIT)

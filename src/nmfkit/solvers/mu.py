@@ -125,7 +125,9 @@ def solve_beta(X, W, H, *, params, monitor):
     pen = params.penalty
     W, H = xp.asarray(W, copy=True), xp.asarray(H, copy=True)
     # WH of the last iterate: the next iteration's H update starts from it, unless it
-    # starts from an extrapolated pair
+    # starts from an extrapolated pair.  Every WH of the fit, and KL's weights X/WH, are
+    # written into this one array (BetaData.model's ``out``, the terms' ``overwrite``):
+    # each is used up before the next is formed.
     model = {"of": (W, H), "Y": data.model(W, H)}
     loss = data.value(model["Y"], W, H) + pen.value(W, H)
     monitor.start(loss)
@@ -133,15 +135,17 @@ def solve_beta(X, W, H, *, params, monitor):
     def iterate(factors):
         """One H update then one W update (new arrays); returns them and the objective."""
         W, H = factors
-        Y = model["Y"] if all(a is b for a, b in zip(factors, model["of"])) else None
+        Y = model["Y"]
+        if not all(a is b for a, b in zip(factors, model["of"])):
+            Y = data.model(W, H, out=Y)
+        model["of"] = None  # Y is written again below
         if params.update_H:
-            numerator, denominator = data.terms_H(W, H, data.model(W, H) if Y is None else Y)
+            numerator, denominator = data.terms_H(W, H, Y, overwrite=True)
             H = beta_update(H, numerator, denominator, pen.l1_H, pen.l2_H, gamma)
-            Y = None
-        numerator, denominator = data.terms_W(W, H, data.model(W, H) if Y is None else Y)
+            Y = data.model(W, H, out=Y)
+        numerator, denominator = data.terms_W(W, H, Y, overwrite=True)
         W = beta_update(W, numerator, denominator, pen.l1_W, pen.l2_W, gamma)
-        model["of"], model["Y"] = (W, H), None  # the old Y is freed before the new one
-        model["Y"] = data.model(W, H)
+        model["of"], model["Y"] = (W, H), data.model(W, H, out=Y)
         return (W, H), data.value(model["Y"], W, H) + pen.value(W, H)
 
     def plain():

@@ -37,7 +37,7 @@ layout's business, one of two compiled kernels:
   steps, each one pass over the row; rows are split over ``_kernels.threads()``
   threads.  Scratch is float32 where ``Settings.newton_float32_scratch_min`` says, with
   sums in float32 blocks (``_kernels.SUM_BLOCK``) and a vectorised log
-  (``_kernels._log``).
+  (``_sums._log``).
 - stored entries (:func:`._kernels.stored_rows`; sparse X, dense X with many zeros, and
   masked X): WH is needed at the stored (observed) entries only — the zeros of X enter
   g through Σ_j H_rj — so a sweep costs O(nnz·k), never O(mnk), and no m x n array is
