@@ -56,6 +56,14 @@ def test_float32_beyond_its_range_is_fitted_in_float64():
     model = NMF(2, max_iter=50, random_state=0).fit(DATA["float32 huge"])
     assert model.components_.dtype == np.float64
     assert NMF(2, max_iter=5).fit(_base.astype(np.float32)).components_.dtype == np.float32
+    # masked: the census' largest entry decides it, NaN aside
+    from nmfkit._validation import as_matrix
+
+    for X, dtype in ((DATA["float32 huge"], np.float64), (_base.astype(np.float32), np.float32)):
+        X = X.copy()
+        X[0, 0] = np.nan
+        checked, census = as_matrix(NMF(2), X, reset=True, allow_nan=True, with_census=True)
+        assert checked.dtype == dtype and census.unobserved == 1
 
 
 @pytest.mark.parametrize("solver", ["mu", "als", "anls"])

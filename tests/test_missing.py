@@ -257,7 +257,7 @@ def test_masked_start_on_a_mostly_zero_x_matches_the_general_route():
     from nmfkit.estimators import nmf as nmf_module
     from nmfkit.objectives import BetaData
 
-    X = mostly_zero(stored=0.08)
+    X = mostly_zero(stored=0.08, hidden=0.01)
     filled = nmf_module._masked_zero_filled(X)
     assert sp.issparse(filled)
     np.testing.assert_array_equal(filled.toarray(), np.where(np.isnan(X), 0, X))
@@ -293,9 +293,15 @@ def test_one_pass_entry_helpers_match_numpy():
     np.testing.assert_array_equal(rows, expected[0])
     np.testing.assert_array_equal(cols, expected[1])
     np.testing.assert_array_equal(values, X[expected])
-    for stored in (0.08, 0.6):  # X̃ as CSR, and dense
-        X = mostly_zero(stored=stored)
-        data = Filled(X)
+    from nmfkit import _census
+
+    for stored, census in ((0.08, False), (0.05, True), (0.6, False), (0.6, True)):
+        # X̃ as CSR and dense; from X's own scan or its census' list of the entries
+        X = mostly_zero(stored=stored, hidden=0.03)
+        taken = _census.census(X) if census else None
+        assert census is False or (taken.stored is not None) == (stored < 0.3)
+        stored_before = None if taken is None or taken.stored is None else taken.stored[2].copy()
+        data = Filled(X, taken)
         assert data.sparse == (stored < 0.3)
         hidden = np.isnan(X)
         assert data.hidden == np.count_nonzero(hidden)
@@ -305,6 +311,8 @@ def test_one_pass_entry_helpers_match_numpy():
         data.fill(W, H)
         filled = data.matrix.toarray() if data.sparse else data.matrix
         np.testing.assert_allclose(filled, np.where(hidden, W @ H, X), rtol=1e-13)
+        if stored_before is not None:  # the census is read, never written
+            np.testing.assert_array_equal(taken.stored[2], stored_before)
 
 
 def test_values_at_any_layout_and_dtype():
@@ -420,10 +428,10 @@ def test_gram_layout_takes_the_same_steps_with_or_without_formed_outer_products(
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("fill", [0.03, 0.6])
 def test_census_answers_what_numpy_counts(dtype, order, fill):
-    """The one-pass census of a masked dense X gives NumPy's counts, sum and positions:
-    NaN positions in CSR order, observed non-zeros listed only for a mostly-zero X, and
-    its zero-filled CSR copy equal to X with NaN as 0."""
-    from nmfkit import _census
+    """The one-pass census of a masked dense X gives NumPy's counts, sum, bounds and
+    positions: NaN positions in CSR order, the non-zero entries (NaN included) listed
+    only for a mostly-zero X, and its zero-filled CSR copy equal to X with NaN as 0."""
+    from nmfkit import _census, _data
 
     rng = np.random.default_rng(5)
     X = rng.random((37, 23)) * (rng.random((37, 23)) < fill)
@@ -434,27 +442,47 @@ def test_census_answers_what_numpy_counts(dtype, order, fill):
     assert c.shape == X.shape and c.unobserved == nan.sum()
     assert c.nonzero == np.count_nonzero(np.nan_to_num(X))
     assert c.observed_sum == pytest.approx(float(np.nansum(X.astype(np.float64))), rel=1e-12)
+    assert (c.low, c.high) == (0.0, float(np.nanmax(X))) and c.valid
     rows, cols = np.nonzero(nan)
     np.testing.assert_array_equal(c.nan_rows, rows)
     np.testing.assert_array_equal(c.nan_cols, cols)
     np.testing.assert_array_equal(c.observed_counts(1), (~nan).sum(axis=1))
     np.testing.assert_array_equal(c.observed_counts(0), (~nan).sum(axis=0))
     if fill < _census.SPARSE_MAX_FILL:
+        for got, expected in zip(c.stored, _data.nonzero_entries(X)):
+            np.testing.assert_array_equal(got, expected)
         filled = c.zero_filled(X.dtype)
         assert filled.dtype == X.dtype and filled.nnz == c.nonzero
         np.testing.assert_array_equal(filled.toarray(), np.nan_to_num(X))
     else:
-        assert c.entries is None
+        assert c.stored is None
 
 
-def test_census_of_an_x_without_nan_or_non_zeros():
+def test_census_of_an_x_without_nan_or_non_zeros_and_of_bad_values():
     from nmfkit import _census
 
     c = _census.census(np.zeros((4, 3)))
     assert (c.unobserved, c.nonzero, c.observed_sum) == (0, 0, 0.0)
     assert c.zero_filled(np.float64).nnz == 0
     c = _census.census(np.ones((4, 3)))
-    assert c.nan_rows.size == 0 and c.entries is None and c.observed_sum == 12.0
+    assert c.nan_rows.size == 0 and c.stored is None and c.observed_sum == 12.0
+    for bad, bound in ((-2.0, "low"), (-np.inf, "low"), (np.inf, "high")):
+        X = np.ones((4, 3))
+        X[0, 0], X[1, 1] = np.nan, bad
+        c = _census.census(X)
+        assert not c.valid and getattr(c, bound) == bad
+
+
+@pytest.mark.parametrize("bad, message", [(-1.5, "Negative values"), (np.inf, "infinite")])
+def test_masked_fit_names_a_bad_entry_found_by_the_census(bad, message):
+    """The census checks a masked X's values in its pass; a bad entry among the NaN is
+    still reported with its position, before any work."""
+    X = low_rank(seed=15)
+    Xm, _ = hide(X, 0.1, seed=15)
+    Xm[3, 4] = bad
+    with pytest.raises(ValueError, match=message) as caught:
+        NMF(n_components=2, missing="mask").fit(Xm)
+    assert "row 3, column 4" in str(caught.value)
 
 
 def test_masked_fit_and_transform_take_one_census_of_x(monkeypatch):

@@ -17,7 +17,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 
-from . import _data
+from . import _census, _data
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -203,12 +203,15 @@ def _locate(mask, rows, cols):
     return int(r[first]), int(c[first]), int(flagged[first])
 
 
-def as_matrix(estimator, X, *, reset, allow_nan=False):
+def as_matrix(estimator, X, *, reset, allow_nan=False, with_census=False):
     """Validate ``X`` as a 2-D float matrix (float64, or float32 kept) and check its values.
 
     Uses scikit-learn's ``validate_data`` for the shape, dtype and feature-name rules
     (1-D input, empty input, strings, a wrong number of columns at transform all raise
-    its messages), then :func:`check_values`.
+    its messages), then :func:`check_values`.  With ``with_census`` (a masked fit),
+    returns ``(X, census)``: a dense X's :class:`nmfkit._census.Census`, whose pass over
+    X also checks its values (:func:`check_values` then runs only to name a bad entry),
+    or None for a sparse X.
     """
     from sklearn.utils.validation import validate_data
 
@@ -230,10 +233,16 @@ def as_matrix(estimator, X, *, reset, allow_nan=False):
         raise
     if sp.issparse(X):
         X.sum_duplicates()
-    check_values(X, allow_nan=allow_nan, who=who)
-    if X.dtype == np.float32 and not float32_holds(X):
+    census = None
+    if with_census and isinstance(X, np.ndarray):
+        census = _census.census(X)
+        if not census.valid:
+            check_values(X, allow_nan=allow_nan, who=who)
+    else:
+        check_values(X, allow_nan=allow_nan, who=who)
+    if X.dtype == np.float32 and not float32_holds(X, None if census is None else census.high):
         X = X.astype(np.float64)
-    return X
+    return (X, census) if with_census else X
 
 
 #: float32 keeps ‖X‖², the Gram matrices and the products with X finite and normal for
@@ -242,15 +251,17 @@ FLOAT32_SAFE_MAX_SQUARED_SUM = 1e30
 FLOAT32_SAFE_MIN_MAX = 1e-15
 
 
-def float32_holds(X) -> bool:
+def float32_holds(X, largest=None) -> bool:
     """Whether a float32 X can be fitted in float32: the squares of its entries, summed
     over all of them, neither overflow nor underflow float32.  Outside, the fit runs in
     float64 (the factors are then float64): with entries near 1e30 ‖X‖² is infinite in
-    float32, and with entries near 1e-30 the Gram matrices vanish."""
+    float32, and with entries near 1e-30 the Gram matrices vanish.  ``largest``: the
+    largest |entry|, when the caller knows it."""
     values = X.data if sp.issparse(X) else X
     if values.size == 0:
         return True
-    largest = float(np.nanmax(np.abs(values))) if values.size else 0.0
+    if largest is None:
+        largest = float(np.nanmax(np.abs(values)))
     if largest == 0.0:
         return True
     return (largest >= FLOAT32_SAFE_MIN_MAX

@@ -56,11 +56,12 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         _validation.check_params(self, self._parameters)
         _validation.check_device(self)
 
-    def _validate_X(self, X, *, reset, allow_nan=False):
+    def _validate_X(self, X, *, reset, allow_nan=False, with_census=False):
         """X as a validated float matrix; sets ``n_features_in_`` (and feature names)
-        when ``reset``.  A torch tensor is read on the host (see :mod:`nmfkit._devices`)."""
+        when ``reset``.  A torch tensor is read on the host (see :mod:`nmfkit._devices`).
+        ``with_census``: ``(X, census)``, as :func:`nmfkit._validation.as_matrix` says."""
         return _validation.as_matrix(self, _devices.to_host(X), reset=reset,
-                                     allow_nan=allow_nan)
+                                     allow_nan=allow_nan, with_census=with_census)
 
     def _placement(self, X):
         """Where a fit of the user's X runs and what it returns

@@ -291,9 +291,9 @@ class NMF(FactorizationBase):
     def _fit(self, X, W, H, checkpointing=None):
         masked = self.missing == "mask"
         placement = self._placement(X)
-        X = self._validate_X(X, reset=True, allow_nan=masked)
-        # Every set-up step of a masked fit on a dense X reads this one census of it.
-        census = _census.census(X) if masked and isinstance(X, np.ndarray) else None
+        # Every set-up step of a masked fit on a dense X reads one census of it.
+        X, census = self._validate_X(X, reset=True, allow_nan=masked, with_census=masked) \
+            if masked else (self._validate_X(X, reset=True), None)
         beta, masked, penalty, solver, settings = self._problem(X, placement.backend, census)
         _validation.check_data_for_loss(X, beta, masked=masked, census=census)
         init = self.init
@@ -309,7 +309,8 @@ class NMF(FactorizationBase):
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
                               shuffle=self.shuffle, random_state=self.random_state,
                               missing=masked, orthogonal=self.orthogonal,
-                              squared_norm_X=None if masked else normX2, settings=settings)
+                              squared_norm_X=None if masked else normX2, census=census,
+                              settings=settings)
         seeds = self._restart_seeds()
 
         def start(restart):
@@ -360,9 +361,9 @@ class NMF(FactorizationBase):
         # Solved on the host; W comes back in the type and on the device of X.
         placement = self._placement(X)
         masked = self.missing == "mask"
-        X = self._validate_X(X, reset=False, allow_nan=masked)
+        X, census = self._validate_X(X, reset=False, allow_nan=True, with_census=True) \
+            if masked else (self._validate_X(X, reset=False), None)
         H = self.components_.astype(X.dtype, copy=False)
-        census = _census.census(X) if masked and isinstance(X, np.ndarray) else None
         beta, masked, penalty, solver, settings = self._problem(X, census=census)
         if beta == 2.0 and not masked:
             with _threads.blas_threads_for(X, H.shape[0]):
@@ -370,7 +371,7 @@ class NMF(FactorizationBase):
             return placement.output(np.ascontiguousarray(Wt.T))
         _validation.check_data_for_loss(X, beta, masked=masked, axes=("row",), census=census)
         params = SolverParams(max_iter=self.max_iter, penalty=penalty, beta=beta,
-                              update_H=False, missing=masked, settings=settings)
+                              update_H=False, missing=masked, census=census, settings=settings)
         X_obs = _masked_zero_filled(X, census) if masked else X
         W0 = np.full((X.shape[0], H.shape[0]), np.sqrt(max(
             float(X_obs.sum()) / max(1, _observed_count(X, masked, census)), 1e-12)
@@ -400,7 +401,7 @@ def _masked_zero_filled(X, census=None):
         return X
     if isinstance(X, np.ndarray):
         census = _census.census(X) if census is None else census
-        if census.entries is not None:
+        if census.stored is not None:
             # Mostly zeros (e.g. a sparse matrix with entries held out): the start's SVD
             # runs on the stored entries.
             return census.zero_filled(X.dtype)

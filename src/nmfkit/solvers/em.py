@@ -60,15 +60,21 @@ class Filled:
     Parameters
     ----------
     X : ndarray with NaN at the unobserved entries
+    census : nmfkit._census.Census or None
+        X's census, when taken: its list of X's non-zero entries, where it has one.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, census=None):
         m, n = X.shape
         X = np.asarray(X)
         dtype = X.dtype
         # One pass finds the observed non-zeros and the unobserved entries together,
-        # already in CSR order.
-        rows, cols, values = _data.nonzero_entries(X)
+        # already in CSR order (the census has made it, for a mostly-zero X).
+        if census is not None and census.stored is not None and census.shape == (m, n):
+            rows, cols, values = census.stored
+            values = values.astype(dtype)  # a copy: its NaN are zeroed below
+        else:
+            rows, cols, values = _data.nonzero_entries(X)
         unobserved = np.isnan(values)
         self.shape, self.dtype = (m, n), dtype
         self.rows, self.cols = rows[unobserved], cols[unobserved]
@@ -109,7 +115,7 @@ def solve(X, W, H, *, params, monitor):
     if float(params.beta) != 2.0:
         raise ValueError(f"em fits the Frobenius loss (beta=2) only, got {params.beta}")
     pen, settings = params.penalty, params.settings
-    data = Filled(X)
+    data = Filled(X, params.census)
     Wt = np.array(_backends.to_numpy(W).T, order="C", copy=True, dtype=data.dtype)
     H = np.array(_backends.to_numpy(H), order="C", copy=True, dtype=data.dtype)
     shared = {"max_inner": settings.max_inner, "inner_alpha": settings.inner_alpha,

@@ -35,6 +35,10 @@ class SolverParams:
     squared_norm_X : float or None
         ‖X‖²_F, when the caller has computed it already (the Frobenius objective's
         trace identity needs it); None: the solver computes it.
+    census : nmfkit._census.Census or None
+        A masked dense X's census, when the estimator took one: where its NaN and (for a
+        mostly-zero X) its non-zeros are, so that a solver's layout of X need not scan
+        it again.  None: the solver reads X itself.
     settings : Settings
         Tuning settings (:class:`nmfkit.solvers.Settings`).  By the time a solver runs,
         :func:`nmfkit.solvers.run` has replaced ``extrapolate`` and ``mixed_precision``
@@ -50,6 +54,7 @@ class SolverParams:
     missing: bool = False
     orthogonal: str | None = None
     squared_norm_X: float | None = None
+    census: Any = None
     settings: Settings = field(default_factory=Settings)
 
     def squared_norm(self, X) -> float:
