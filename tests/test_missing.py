@@ -502,3 +502,24 @@ def test_masked_fit_and_transform_take_one_census_of_x(monkeypatch):
     del taken[:]
     model.transform(Xm[:10])
     assert taken == [(10, Xm.shape[1])]
+
+
+def test_census_reads_a_column_major_x_without_copying_it():
+    """A column-major X (a DataFrame's values) is read in memory order, not copied: the
+    census' peak memory stays well below X's size, its positions still in CSR order."""
+    import tracemalloc
+
+    from nmfkit import _census
+
+    rng = np.random.default_rng(6)
+    X = np.asfortranarray(rng.random((400, 300)))
+    X[rng.random(X.shape) < 0.02] = np.nan
+    _census.census(X)  # compiled before measuring
+    tracemalloc.start()
+    c = _census.census(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 4
+    rows, cols = np.nonzero(np.isnan(X))
+    np.testing.assert_array_equal(c.nan_rows, rows)
+    np.testing.assert_array_equal(c.nan_cols, cols)

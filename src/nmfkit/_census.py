@@ -88,13 +88,21 @@ def census(X) -> Census:
     """The :class:`Census` of a dense 2-D NumPy X (NaN unobserved)."""
     A = np.asarray(X)
     m, n = A.shape
-    flat = A.reshape(-1) if A.flags.c_contiguous else np.ascontiguousarray(A).reshape(-1)
+    # Read in memory order: a column-major X (a DataFrame's values) as its transpose's
+    # rows, its positions then put in row-major order by a stable sort on the row.
+    by_columns = A.flags.f_contiguous and not A.flags.c_contiguous
+    flat = (A.T if by_columns else np.ascontiguousarray(A)).reshape(-1)
     unobserved, nonzero, total, low, high = _counts(flat)
     listed = unobserved + nonzero <= SPARSE_MAX_FILL * flat.size
     at = np.empty(unobserved + nonzero if listed else unobserved, dtype=np.int64)
     if at.size:
         _positions(flat, at, listed)
-    rows, cols = np.divmod(at, n) if n else (at, at)
+    if by_columns:
+        cols, rows = np.divmod(at, m) if m else (at, at)
+        order = np.argsort(rows, kind="stable")
+        at, rows, cols = at[order], rows[order], cols[order]
+    else:
+        rows, cols = np.divmod(at, n) if n else (at, at)
     stored = None
     if listed:
         values = flat[at]
