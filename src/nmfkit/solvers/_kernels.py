@@ -333,12 +333,11 @@ def gram_rows(B, gram, indptr, cols, OT, outer, U, l1, l2, max_sweeps, delta, st
     k² times the smaller of its observed and unobserved counts, and the subtraction
     never cancels more than half of OOᵀ.  ``OT`` is the other factor, transposed;
     ``outer`` its columns' outer products (:func:`column_outers`), or an empty array to
-    form them from OT per row.  With Q_i and b_i at hand a
-    sweep over the row's k variables costs k² (the row's gradient Q_i u − b_i is kept
-    and moved with each step, so a step reads one row of Q_i and sums nothing), and
-    sweeps repeat (Gillis & Glineur 2012) up to ``max_sweeps`` until one moves the row
-    by less than ``delta`` times the first.
-    A variable whose curvature Q_rr is lost to cancellation (below 1e-12 of OOᵀ's) is
+    form them from OT per row.  With Q_i and b_i at hand a sweep over the row's k
+    variables costs k² (the row's gradient Q_i u − b_i is kept and moved with each
+    step, so a step reads one row of Q_i and sums nothing), and sweeps repeat (Gillis &
+    Glineur 2012) up to ``max_sweeps`` until one moves the row by less than ``delta``
+    times the first.  A variable whose curvature Q_rr is lost to cancellation (below 1e-12 of OOᵀ's) is
     treated as having none, as :func:`newton_step` says.
 
     Returns Σ_i (uᵀ Q_i u − 2 u·b_i) over the rows after their steps when ``measure``
