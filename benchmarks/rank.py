@@ -2,7 +2,7 @@
 planted rank, and how fast it is beside the loop users write today with scikit-learn.
 
     python benchmarks/rank.py --quick                        # smoke test, ~2 minutes
-    python benchmarks/rank.py --write-results                # study + speed (~2 hours on 2 cores)
+    python benchmarks/rank.py --write-results                # study + speed (~15 min on 2 cores)
     python benchmarks/rank.py --parts study --seeds 3        # one part only
     python benchmarks/rank.py --report benchmarks/results/rank.json --write-results
 
