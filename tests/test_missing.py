@@ -486,19 +486,27 @@ def test_masked_fit_names_a_bad_entry_found_by_the_census(bad, message):
 
 
 def test_masked_fit_and_transform_take_one_census_of_x(monkeypatch):
-    """The set-up of a masked fit on a dense X (solver choice, empty-line check, the
-    start's zero-filled copy and rescale) reads one census of X, not a scan each."""
-    from nmfkit import _census
+    """The set-up of a masked fit on a dense X (value check, solver choice, empty-line
+    check, the start's zero-filled copy and rescale, EM's filled X̃) reads one census of
+    X, not a scan each: the helpers that scan X are not called on it."""
+    from nmfkit import _census, _data, _validation
 
-    taken = []
+    taken, scans = [], []
     real = _census.census
     monkeypatch.setattr(_census, "census", lambda X: taken.append(X.shape) or real(X))
+    for module, name in ((_data, "nonzero_entries"), (_data, "positions"),
+                         (_validation, "check_values")):
+        def spy(*args, _real=getattr(module, name), _name=name, **kwargs):
+            scans.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, name, spy)
     X = low_rank(seed=14)
-    X[X < np.quantile(X, 0.95)] = 0.0  # mostly zeros: the start's copy is CSR
+    X[X < np.quantile(X, 0.97)] = 0.0  # mostly zeros: the start's copy is CSR
     Xm, _ = hide(X, 0.05, seed=14)
     model, _ = fit(Xm, n_components=3, missing="mask", init="nndsvda", random_state=0,
                    max_iter=50)
-    assert taken == [Xm.shape]
+    assert model.solver_ == "em"
+    assert taken == [Xm.shape] and scans == []
     del taken[:]
     model.transform(Xm[:10])
     assert taken == [(10, Xm.shape[1])]

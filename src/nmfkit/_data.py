@@ -263,12 +263,11 @@ def positions(mask):
     return np.divmod(flat, mask.shape[1]) if flat.size else (flat, flat)
 
 
-def nonzero_entries(X, nonzero=None):
+def nonzero_entries(X):
     """(rows, cols, values) of the entries of a dense X that are not 0, NaN included, in
     CSR order: one pass over X gives both the observed non-zeros and the unobserved
-    entries of a masked X (split them by ``np.isnan(values)``).  ``nonzero``: the mask
-    ``X != 0``, when the caller has formed it already."""
-    rows, cols = positions(X != 0 if nonzero is None else nonzero)  # NaN != 0
+    entries of a masked X (split them by ``np.isnan(values)``)."""
+    rows, cols = positions(X != 0)  # NaN != 0
     return rows, cols, X[rows, cols]
 
 

@@ -308,12 +308,15 @@ class BetaData:
 
     def _scratch(self, Y, x):
         """A NumPy buffer of Y's shape for a temporary that is used at once and dropped
-        (the weights X/WH), the same one for the whole fit, of x's and Y's
-        result type; None where either is not a NumPy array.  A fresh m x n array per use is paid for in
-        page faults each time the allocator has handed its memory back to the system."""
+        (the weights X/WH), the same one for the whole fit, of x's and Y's result type;
+        None where either is not a NumPy array of a dtype the compiled passes take.  A
+        fresh m x n array per use is paid for in page faults each time the allocator has
+        handed its memory back to the system."""
         if not (isinstance(Y, np.ndarray) and isinstance(x, np.ndarray)):
             return None
         dtype = np.result_type(x, Y)
+        if dtype not in _PASS_DTYPES:
+            return None
         buffer = getattr(self, "_buffer", None)
         if buffer is None or buffer.shape != Y.shape or buffer.dtype != dtype:
             order = "F" if x.flags.f_contiguous and not x.flags.c_contiguous else "C"
@@ -329,11 +332,8 @@ class BetaData:
         x = self.X if self.dense else self.S.values
         if beta == 1:
             buffer = Y if overwrite and _holds(Y, x) else self._scratch(Y, x)
-            if buffer is not None and buffer.dtype in _PASS_DTYPES:
-                return _data.divide_floored(x, Y, EPSILON, buffer), None
             if buffer is not None:
-                np.maximum(Y, EPSILON, out=buffer)
-                return np.divide(x, buffer, out=buffer), None
+                return _data.divide_floored(x, Y, EPSILON, buffer), None
             return x / xp.maximum(Y, EPSILON), None
         Yf = xp.maximum(Y, EPSILON)
         if beta == 2:
