@@ -292,8 +292,8 @@ class NMF(FactorizationBase):
         masked = self.missing == "mask"
         placement = self._placement(X)
         # Every set-up step of a masked fit on a dense X reads one census of it.
-        X, census = self._validate_X(X, reset=True, allow_nan=masked, with_census=masked) \
-            if masked else (self._validate_X(X, reset=True), None)
+        checked = self._validate_X(X, reset=True, allow_nan=masked, with_census=masked)
+        X, census = checked if masked else (checked, None)
         beta, masked, penalty, solver, settings = self._problem(X, placement.backend, census)
         _validation.check_data_for_loss(X, beta, masked=masked, census=census)
         init = self.init
@@ -361,8 +361,8 @@ class NMF(FactorizationBase):
         # Solved on the host; W comes back in the type and on the device of X.
         placement = self._placement(X)
         masked = self.missing == "mask"
-        X, census = self._validate_X(X, reset=False, allow_nan=True, with_census=True) \
-            if masked else (self._validate_X(X, reset=False), None)
+        checked = self._validate_X(X, reset=False, allow_nan=masked, with_census=masked)
+        X, census = checked if masked else (checked, None)
         H = self.components_.astype(X.dtype, copy=False)
         beta, masked, penalty, solver, settings = self._problem(X, census=census)
         if beta == 2.0 and not masked:
